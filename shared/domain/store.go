@@ -10,6 +10,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict") // a conditional write lost: the item exists or changed
+	// ErrInvalidCursor: a List method got a cursor it did not issue, or one issued for another
+	// listing (another issuer, another filter). It is the caller's input error, never a restart.
+	ErrInvalidCursor = errors.New("invalid cursor")
 )
 
 // Store is the persistence port. Every method is a single conditional operation or a query on a
