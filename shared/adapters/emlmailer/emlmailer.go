@@ -1,0 +1,93 @@
+// Package emlmailer is the Mailer of local mode: each message becomes one RFC 5322 .eml file
+// in a folder, which any mail client opens, so a newcomer sees exactly what a recipient gets.
+package emlmailer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/credence-oss/credence/shared/domain"
+)
+
+// Mailer writes messages to Dir.
+type Mailer struct {
+	Dir string
+	Now func() time.Time
+}
+
+// New returns a mailer writing into dir (created if missing).
+func New(dir string) (*Mailer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("emlmailer: %w", err)
+	}
+	return &Mailer{Dir: dir, Now: time.Now}, nil
+}
+
+// Send writes one message and returns its Message-ID.
+func (m *Mailer) Send(_ context.Context, msg domain.Mail) (string, error) {
+	if msg.To == "" || msg.From == "" {
+		return "", fmt.Errorf("emlmailer: a message needs From and To")
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	id := hex.EncodeToString(rnd[:])
+	messageID := "<" + id + "@credence.local>"
+	var buf bytes.Buffer
+	hdr := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
+	hdr("From", msg.From)
+	hdr("To", msg.To)
+	if msg.ReplyTo != "" {
+		hdr("Reply-To", msg.ReplyTo)
+	}
+	hdr("Subject", mime.QEncoding.Encode("utf-8", msg.Subject))
+	hdr("Date", m.Now().UTC().Format(time.RFC1123Z))
+	hdr("Message-ID", messageID)
+	hdr("MIME-Version", "1.0")
+	tags := make([]string, 0, len(msg.Tags))
+	for k, v := range msg.Tags {
+		tags = append(tags, k+"="+v)
+	}
+	sort.Strings(tags)
+	if len(tags) > 0 {
+		hdr("X-Credence-Tags", strings.Join(tags, "; "))
+	}
+	mw := multipart.NewWriter(&buf)
+	hdr("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
+	buf.WriteString("\r\n")
+	for _, part := range []struct{ ct, body string }{{"text/plain; charset=utf-8", msg.Text}, {"text/html; charset=utf-8", msg.HTML}} {
+		if part.body == "" {
+			continue
+		}
+		w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {part.ct}, "Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return "", err
+		}
+		qp := quotedprintable.NewWriter(w)
+		if _, err := qp.Write([]byte(part.body)); err != nil {
+			return "", err
+		}
+		_ = qp.Close()
+	}
+	_ = mw.Close()
+	name := fmt.Sprintf("%s-%s.eml", m.Now().UTC().Format("20060102T150405"), id)
+	tmp := filepath.Join(m.Dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return "", fmt.Errorf("emlmailer: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(m.Dir, name)); err != nil {
+		return "", fmt.Errorf("emlmailer: %w", err)
+	}
+	return messageID, nil
+}
