@@ -178,11 +178,18 @@ func (refuseLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("%w: $ref %q", ErrUnknownSchema, url)
 }
 
-func compile(m mode) compiled {
+// newCompiler returns a compiler that asserts formats (so a bad date fails, as in 1EdTech's
+// validator) and can load nothing beyond what is added to it.
+func newCompiler() *jsonschema.Compiler {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2019)
 	c.AssertFormat()
 	c.UseLoader(refuseLoader{})
+	return c
+}
+
+func compile(m mode) compiled {
+	c := newCompiler()
 	for id, file := range files() {
 		raw, err := schemaFS.ReadFile(file)
 		if err != nil {
