@@ -2,9 +2,6 @@ package jsonld
 
 import (
 	"errors"
-	"fmt"
-
-	"github.com/piprate/json-gold/ld"
 )
 
 // ErrSafeMode marks a document that would lose or misread data when turned into RDF: a term no
@@ -15,22 +12,15 @@ var ErrSafeMode = errors.New("jsonld: safe mode")
 // CanonicalizeReference canonicalizes a JSON-LD document (already decoded from JSON) into
 // RDFC-1.0 N-Quads with json-gold, in safe mode, over the embedded contexts. It is the slow,
 // general reference the fast path is checked against.
-func CanonicalizeReference(doc any) (string, error) {
-	proc := ld.NewJsonLdProcessor()
-	opts := ld.NewJsonLdOptions("")
-	opts.DocumentLoader = Loader{}
-	opts.Algorithm = ld.AlgorithmURDNA2015
-	opts.Format = "application/n-quads"
-	opts.ProcessingMode = ld.JsonLd_1_1
-	opts.SafeMode = true
-	out, err := proc.Normalize(doc, opts)
-	if err != nil {
-		var lerr *ld.JsonLdError
-		if errors.As(err, &lerr) && lerr.Code == ld.InvalidProperty {
-			return "", fmt.Errorf("%w: %v", ErrSafeMode, err)
-		}
-		return "", fmt.Errorf("jsonld: canonicalize: %w", err)
+//
+// json-gold's Normalize does not apply its SafeMode option, and it silently drops or writes
+// differently a few things jsonld.js keeps, so the document is first checked against the same
+// rules as Canonicalize (limits, safe mode, portability; see safemode.go). Panics inside
+// json-gold are returned as errors.
+func CanonicalizeReference(doc any) (out string, err error) {
+	defer recoverInto(&err)
+	if err := checkLimits(doc); err != nil {
+		return "", err
 	}
-	s, _ := out.(string)
-	return s, nil
+	return canonicalizeReferenceChecked(doc)
 }
