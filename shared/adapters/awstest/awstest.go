@@ -11,6 +11,8 @@ package awstest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -70,4 +72,47 @@ func UniqueName(prefix string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// SESEmail is one message aws-ses-v2-local accepted, as its GET /store reports it.
+type SESEmail struct {
+	MessageID   string `json:"messageId"`
+	From        string `json:"from"`
+	Subject     string `json:"subject"`
+	Destination struct {
+		To  []string `json:"to"`
+		Cc  []string `json:"cc"`
+		Bcc []string `json:"bcc"`
+	} `json:"destination"`
+	Body struct {
+		Text string `json:"text"`
+		HTML string `json:"html"`
+	} `json:"body"`
+	At int64 `json:"at"` // Unix seconds
+}
+
+// SESEmails returns every message the SES emulator at endpoint has accepted so far, oldest first,
+// so a mail test can check what was really sent rather than only that SendEmail succeeded. Tests
+// share the emulator: filter by a unique recipient or subject.
+func SESEmails(t testing.TB, endpoint string) []SESEmail {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, strings.TrimRight(endpoint, "/")+"/store", nil)
+	if err != nil {
+		t.Fatalf("SES store request: %v", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("read the SES emulator's store: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("SES emulator store: HTTP %d", res.StatusCode)
+	}
+	var store struct {
+		Emails []SESEmail `json:"emails"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&store); err != nil {
+		t.Fatalf("decode the SES emulator's store: %v", err)
+	}
+	return store.Emails
 }
