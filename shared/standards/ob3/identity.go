@@ -17,10 +17,11 @@ const (
 
 // NormalizeEmail is what Credence hashes: the address without surrounding white space, in lower
 // case. The OB 3.0 spec prescribes no normalisation (IdentityHash: "a hash across an identifier
-// and an optionally appended salt string", UTF-8, hex in either case), and its example hashes
-// 'a@example.com' + 'Kosher' as is. Lower-casing makes the hash independent of how a roster
-// happened to capitalise an address; every address in a roster a person would type into a
-// verifier matches, since people type addresses in lower case and Matches tries both.
+// and an optionally appended salt string", UTF-8, hex digits in either case); its example hashes
+// 'a@example.com' + 'Kosher' as is, which this reproduces. Verifiers (1EdTech's validator among
+// them) hash the address they are given exactly as given, so lower-casing at issue time makes
+// the hash match what people type, whatever capitals a roster happened to use; Matches also
+// tries the candidate as given, for other issuers' case-preserving hashes.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }

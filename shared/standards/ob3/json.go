@@ -75,13 +75,33 @@ func (s *StatusEntries) UnmarshalJSON(b []byte) error {
 
 // knownKeys caches, per struct type, the JSON names its fields claim, so that everything else in
 // an object can be kept as an extension property.
-var knownKeys sync.Map // reflect.Type -> map[string]bool
+var knownKeys sync.Map // reflect.Type -> names
 
-func jsonNames(t reflect.Type) map[string]bool {
-	if v, ok := knownKeys.Load(t); ok {
-		return v.(map[string]bool)
+// names are the JSON property names of a struct, as a set and as a list for case folding.
+type names struct {
+	exact map[string]bool
+	list  []string
+}
+
+// folds reports whether k is not one of the names but encoding/json would still match it to one
+// (it folds case the way strings.EqualFold does, including ſ and the Kelvin sign).
+func (n names) folds(k string) bool {
+	if n.exact[k] {
+		return false
 	}
-	names := make(map[string]bool, t.NumField())
+	for _, name := range n.list {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonNames(t reflect.Type) names {
+	if v, ok := knownKeys.Load(t); ok {
+		return v.(names)
+	}
+	n := names{exact: make(map[string]bool, t.NumField())}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -95,27 +115,37 @@ func jsonNames(t reflect.Type) map[string]bool {
 		if name == "" {
 			name = f.Name
 		}
-		names[name] = true
+		n.exact[name] = true
+		n.list = append(n.list, name)
 	}
-	knownKeys.Store(t, names)
-	return names
+	knownKeys.Store(t, n)
+	return n
 }
 
 // unmarshalExtra decodes b into plain (a pointer to a struct without JSON methods) and collects
 // the properties the struct does not name into *extra. Numbers in extensions are kept as
 // json.Number so they are written back exactly as they came.
+//
+// encoding/json matches field names case-insensitively, JSON-LD does not: {"NAME": "x"} would
+// fill Name here while a JSON-LD processor sees an unrelated (undefined) term that no signature
+// covers. Such look-alike keys are refused rather than shown as if they were signed.
 func unmarshalExtra(b []byte, plain any, extra *map[string]any) error {
-	if err := json.Unmarshal(b, plain); err != nil {
-		return err
-	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
 	known := jsonNames(reflect.TypeOf(plain).Elem())
+	for k := range raw {
+		if known.folds(k) {
+			return fmt.Errorf("property %q differs from a defined property only in letter case", k)
+		}
+	}
+	if err := json.Unmarshal(b, plain); err != nil {
+		return err
+	}
 	var out map[string]any
 	for k, v := range raw {
-		if known[k] {
+		if known.exact[k] {
 			continue
 		}
 		dec := json.NewDecoder(bytes.NewReader(v))
@@ -146,7 +176,7 @@ func marshalExtra(plain any, extra map[string]any) ([]byte, error) {
 	known := jsonNames(reflect.TypeOf(plain))
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
-		if !known[k] {
+		if !known.exact[k] {
 			keys = append(keys, k)
 		}
 	}

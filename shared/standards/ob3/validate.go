@@ -101,7 +101,7 @@ func validateStruct(s any) error {
 	out := &ValidationError{Violations: make([]Violation, 0, len(fes))}
 	for _, fe := range fes {
 		out.Violations = append(out.Violations, Violation{
-			Path:    jsonPath(fe.Namespace()),
+			Path:    singleStatusPath(s, jsonPath(fe.Namespace())),
 			Rule:    fe.Tag(),
 			Message: message(fe),
 		})
@@ -117,6 +117,71 @@ func jsonPath(ns string) string {
 		return ""
 	}
 	return strings.TrimSuffix(rest, ".")
+}
+
+// singleStatusPath drops the [0] after a credentialStatus that holds one entry: such an entry is
+// written as a plain object (see StatusEntries), so its properties are at credentialStatus.id,
+// not credentialStatus[0].id, in the document the caller sees.
+func singleStatusPath(root any, path string) string {
+	if !strings.Contains(path, "credentialStatus[0]") {
+		return path
+	}
+	var out strings.Builder
+	v := reflect.ValueOf(root)
+	for i, tok := range splitPath(path) {
+		for v.IsValid() && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) {
+			v = v.Elem()
+		}
+		if idx, isIndex := tok.(int); isIndex {
+			single := v.IsValid() && v.Type() == reflect.TypeFor[StatusEntries]() && v.Len() == 1
+			if v.IsValid() && v.Kind() == reflect.Slice && idx < v.Len() {
+				v = v.Index(idx)
+			} else {
+				v = reflect.Value{}
+			}
+			if !single {
+				fmt.Fprintf(&out, "[%d]", idx)
+			}
+			continue
+		}
+		name := tok.(string)
+		if i > 0 {
+			out.WriteByte('.')
+		}
+		out.WriteString(name)
+		v = fieldByJSONName(v, name)
+	}
+	return out.String()
+}
+
+// splitPath splits "a.b[0].c" into "a", "b", 0, "c".
+func splitPath(path string) []any {
+	var toks []any
+	for _, part := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		toks = append(toks, name)
+		for rest != "" {
+			var n int
+			num, after, _ := strings.Cut(rest, "]")
+			fmt.Sscan(num, &n)
+			toks = append(toks, n)
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return toks
+}
+
+func fieldByJSONName(v reflect.Value, name string) reflect.Value {
+	if !v.IsValid() || v.Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
+			return v.Field(i)
+		}
+	}
+	return reflect.Value{}
 }
 
 var validatorInstance = sync.OnceValues(newValidator)
