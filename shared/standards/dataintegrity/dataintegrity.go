@@ -28,7 +28,7 @@ const (
 )
 
 // canonicalize is the RDFC-1.0 canonicalizer; a variable so tests can compare paths.
-var canonicalize = jsonld.CanonicalizeReference
+var canonicalize = jsonld.Canonicalize
 
 // Options are the proof options of a new proof.
 type Options struct {

@@ -1,0 +1,179 @@
+// Package app wires the domain to its adapters: the embedded ones for `credence serve`
+// (Local) and the AWS ones for the Lambda functions (FromEnv). It is the only package that
+// knows both the domain and the concrete adapters.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/credence-oss/credence/shared/adapters/boltstore"
+	"github.com/credence-oss/credence/shared/adapters/emlmailer"
+	"github.com/credence-oss/credence/shared/adapters/localkeys"
+	"github.com/credence-oss/credence/shared/adapters/memqueue"
+	"github.com/credence-oss/credence/shared/api"
+	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/site"
+	"github.com/credence-oss/credence/shared/web"
+)
+
+// Local is every function of Credence in one process on embedded adapters.
+type Local struct {
+	Dir     string
+	Service *domain.Service
+	Store   *boltstore.Store
+	Keys    *localkeys.Store
+	Queue   *memqueue.Queue
+	Mailer  *emlmailer.Mailer
+	Mailing domain.Mailing
+	Handler http.Handler
+	Log     *slog.Logger
+}
+
+// LocalOptions configure OpenLocal.
+type LocalOptions struct {
+	Dir      string // data directory
+	BaseURL  string // e.g. http://127.0.0.1:8080
+	AdminKey string // CREDENCE_ADMIN_KEY: the bootstrap admin key instead of a generated one
+	MailFrom string
+	Log      *slog.Logger
+}
+
+// OpenLocal opens (creating if needed) the data directory and wires everything.
+func OpenLocal(o LocalOptions) (*Local, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.MailFrom == "" {
+		o.MailFrom = "Credence <badges@credence.localhost>"
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	store, err := boltstore.Open(filepath.Join(o.Dir, "credence.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	ks, err := localkeys.Open(filepath.Join(o.Dir, "keys.json"))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open keys: %w", err)
+	}
+	mailer, err := emlmailer.New(filepath.Join(o.Dir, "mail"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	q := memqueue.New()
+	q.Log = o.Log
+	svc := &domain.Service{
+		Store: store, Signer: ks, Queue: q, Invalidator: domain.NopInvalidator{}, Clock: time.Now,
+		BaseURL: strings.TrimRight(o.BaseURL, "/"), Log: o.Log,
+	}
+	if o.AdminKey != "" {
+		svc.BootstrapKeyHash = domain.HashSecret(o.AdminKey)
+	}
+	l := &Local{Dir: o.Dir, Service: svc, Store: store, Keys: ks, Queue: q, Mailer: mailer, Log: o.Log,
+		Mailing: domain.Mailing{Mailer: mailer, From: o.MailFrom}}
+	q.Subscribe(domain.TopicMail, 2, func(ctx context.Context, body []byte) error {
+		var msg domain.MailMessage
+		if err := json.Unmarshal(body, &msg); err != nil {
+			o.Log.Error("dropping malformed mail message", "err", err)
+			return nil
+		}
+		return svc.SendMail(ctx, l.Mailing, msg)
+	})
+	l.Handler = Router(api.New(svc), site.New(svc), o.Log)
+	return l, nil
+}
+
+// Router puts the admin API under /v1/ and the public site everywhere else, as API Gateway and
+// CloudFront do on AWS.
+func Router(adminAPI, public http.Handler, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", adminAPI)
+	mux.Handle("/", public)
+	return web.Middleware(log, mux)
+}
+
+// Close drains the queues and closes the store.
+func (l *Local) Close(ctx context.Context) error {
+	qerr := l.Queue.Close(ctx)
+	return errors.Join(qerr, l.Store.Close())
+}
+
+// Demo is what the first start seeds, kept in <data>/demo.json so later starts can print it.
+type Demo struct {
+	IssuerID      string `json:"issuerId"`
+	AchievementID string `json:"achievementId"`
+	AdminKey      string `json:"adminKey,omitempty"` // local development key; the file is 0600
+	CredentialID  string `json:"credentialId"`
+	CredentialURL string `json:"credentialUrl"`
+}
+
+// Seed creates the demo issuer, achievement, admin key and a sample credential on first start,
+// and returns what was seeded (or what an earlier start seeded).
+func (l *Local) Seed(ctx context.Context, adminKey string) (Demo, bool, error) {
+	path := filepath.Join(l.Dir, "demo.json")
+	if raw, err := os.ReadFile(path); err == nil {
+		var d Demo
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return Demo{}, false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if adminKey != "" {
+			d.AdminKey = adminKey
+		}
+		return d, false, nil
+	}
+	admin := domain.Principal{KeyID: "seed"}
+	var d Demo
+	if adminKey == "" {
+		_, secret, err := l.Service.CreateAPIKey(ctx, admin, "demo admin key", "")
+		if err != nil {
+			return Demo{}, false, fmt.Errorf("seed admin key: %w", err)
+		}
+		d.AdminKey = secret
+	}
+	iss, err := l.Service.CreateIssuer(ctx, admin, domain.IssuerInput{
+		Name: "Example University", URL: "https://www.example.edu", Email: "registrar@example.edu",
+		Description: "A demo issuer created by credence serve.",
+		Branding:    &domain.BrandingData{PrimaryColor: "#1a5fb4"},
+	})
+	if err != nil {
+		return Demo{}, false, fmt.Errorf("seed issuer: %w", err)
+	}
+	ach, err := l.Service.CreateAchievement(ctx, admin, iss.ID, domain.AchievementInput{
+		Name:            "Research Data Management Workshop",
+		Description:     "Completed a two-day hands-on workshop on managing, documenting and sharing research data.",
+		Criteria:        domain.CriteriaInput{Narrative: "Attended both days and submitted a data management plan that was reviewed by the instructors."},
+		AchievementType: "Course",
+		Skills:          []string{"Research data management", "Data documentation", "Open science"},
+		ValidForDays:    3 * 365,
+	})
+	if err != nil {
+		return Demo{}, false, fmt.Errorf("seed achievement: %w", err)
+	}
+	c, _, err := l.Service.Issue(ctx, admin, iss.ID, domain.IssueInput{
+		AchievementID: ach.ID, Recipient: domain.RecipientInput{Name: "Ada Lovelace", Email: "ada@example.org"}, Notify: true,
+	}, domain.IssueOptions{Actor: "seed"})
+	if err != nil {
+		return Demo{}, false, fmt.Errorf("seed credential: %w", err)
+	}
+	d.IssuerID, d.AchievementID, d.CredentialID, d.CredentialURL = iss.ID, ach.ID, c.ID, l.Service.CredentialURL(c.ID)
+	raw, _ := json.MarshalIndent(d, "", "  ")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return Demo{}, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if adminKey != "" {
+		d.AdminKey = adminKey
+	}
+	return d, true, nil
+}
