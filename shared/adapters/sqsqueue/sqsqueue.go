@@ -70,4 +70,3 @@ func (q *Queue) Publish(ctx context.Context, topic string, bodies ...[]byte) err
 	}
 	return nil
 }
-
