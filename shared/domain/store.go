@@ -36,7 +36,9 @@ type Store interface {
 	// makes issuing idempotent: ids derive from the idempotency key or the job row).
 	CreateCredential(ctx context.Context, c Credential) error
 	GetCredential(ctx context.Context, id string) (Credential, error)
-	// ListCredentials pages an issuer's credentials, newest first, optionally filtered.
+	// ListCredentials pages an issuer's credentials, newest first, optionally filtered. The
+	// records come without LDP and JWT (GetCredential has them): a listing is for managing
+	// credentials, and keeping the signed artefacts out of it keeps DynamoDB's index copies small.
 	ListCredentials(ctx context.Context, issuerID string, f CredentialFilter, p Page) ([]Credential, string, error)
 	// UpdateCredentialStatus sets status, reason and time if the current status is `from`
 	// (ErrConflict otherwise), and appends the audit event in the same write.

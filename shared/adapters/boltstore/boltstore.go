@@ -7,7 +7,8 @@
 //	bucket              key                                   value
 //	issuers             (issuerID)                            issuer
 //	achievements        (issuerID, achievementID)             achievement
-//	credentials         (credentialID)                        credential
+//	credentials         (credentialID)                        credential without LDP and JWT
+//	credential_docs     (credentialID)                        LDP and JWT
 //	cred_by_issuer      (issuerID, issuedAt, credentialID)    -
 //	cred_by_achievement (issuerID, achievementID, issuedAt, credentialID)  -
 //	cred_by_email       (issuerID, emailKey, issuedAt, credentialID)       achievementID
@@ -50,6 +51,7 @@ var (
 	bIssuers       = []byte("issuers")
 	bAchievements  = []byte("achievements")
 	bCredentials   = []byte("credentials")
+	bCredDocs      = []byte("credential_docs")
 	bCredByIssuer  = []byte("cred_by_issuer")
 	bCredByAch     = []byte("cred_by_achievement")
 	bCredByEmail   = []byte("cred_by_email")
@@ -61,7 +63,7 @@ var (
 	bAPIKeyHashes  = []byte("api_key_hashes")
 	bAPIKeysByIss  = []byte("api_keys_by_issuer")
 	bIdempotency   = []byte("idempotency")
-	allBuckets     = [][]byte{bIssuers, bAchievements, bCredentials, bCredByIssuer, bCredByAch, bCredByEmail, bAudit, bClaims, bClaimCounts, bStatusLists, bAPIKeys, bAPIKeyHashes, bAPIKeysByIss, bIdempotency}
+	allBuckets     = [][]byte{bIssuers, bAchievements, bCredentials, bCredDocs, bCredByIssuer, bCredByAch, bCredByEmail, bAudit, bClaims, bClaimCounts, bStatusLists, bAPIKeys, bAPIKeyHashes, bAPIKeysByIss, bIdempotency}
 	errStoreClosed = errors.New("boltstore: closed")
 )
 
@@ -334,6 +336,9 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 		if err := put(tx, bCredentials, k, toCredentialRec(c), "create credential "+c.ID); err != nil {
 			return err
 		}
+		if err := put(tx, bCredDocs, k, docRec{LDP: c.LDP, JWT: c.JWT}, "create credential "+c.ID); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bCredByIssuer).Put(tuple(c.IssuerID, ts, c.ID), nil); err != nil {
 			return fmt.Errorf("create credential %s: index: %w", c.ID, err)
 		}
@@ -353,14 +358,29 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 func (s *Store) GetCredential(ctx context.Context, id string) (domain.Credential, error) {
 	var out domain.Credential
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		r, err := get[credentialRec](tx, bCredentials, tuple(id), "credential "+id)
-		out = r.domain()
+		var err error
+		out, err = getFullCredential(tx, id)
 		return err
 	})
 	return out, err
 }
 
-// ListCredentials implements domain.Store: newest first by IssuedAt, then id. The filter picks
+func getFullCredential(tx *bolt.Tx, id string) (domain.Credential, error) {
+	r, err := get[credentialRec](tx, bCredentials, tuple(id), "credential "+id)
+	if err != nil {
+		return domain.Credential{}, err
+	}
+	d, err := get[docRec](tx, bCredDocs, tuple(id), "signed credential "+id)
+	if err != nil {
+		return domain.Credential{}, err
+	}
+	c := r.domain()
+	c.LDP, c.JWT = d.LDP, d.JWT
+	return c, nil
+}
+
+// ListCredentials implements domain.Store: newest first by IssuedAt, then id, without LDP and
+// JWT. The filter picks
 // the index: by e-mail key when given (a recipient has few credentials, so an achievement
 // filter on top is checked entry by entry), else by achievement, else all of the issuer's.
 func (s *Store) ListCredentials(ctx context.Context, issuerID string, f domain.CredentialFilter, p domain.Page) ([]domain.Credential, string, error) {
@@ -523,7 +543,12 @@ func (s *Store) UpdateCredentialStatus(ctx context.Context, id string, from, to 
 		if err := appendAudit(tx, audit); err != nil {
 			return err
 		}
+		d, err := get[docRec](tx, bCredDocs, k, "signed credential "+id)
+		if err != nil {
+			return err
+		}
 		out = r.domain()
+		out.LDP, out.JWT = d.LDP, d.JWT
 		return nil
 	})
 	if err != nil {

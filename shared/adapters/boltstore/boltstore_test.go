@@ -74,9 +74,12 @@ func TestReopen(t *testing.T) {
 	}
 	for _, f := range []domain.CredentialFilter{{}, {AchievementID: "a1"}, {EmailKey: "ek"}} {
 		items, _, err := s.ListCredentials(ctx, "i1", f, domain.Page{})
-		if err != nil || len(items) != 1 || string(items[0].LDP) != string(cred.LDP) || items[0].StatusIndex != 42 || items[0].EmailKey != "ek" {
+		if err != nil || len(items) != 1 || items[0].ID != "c1" || items[0].StatusIndex != 42 || items[0].EmailKey != "ek" {
 			t.Errorf("credentials %+v after reopen: %+v, %v", f, items, err)
 		}
+	}
+	if c, err := s.GetCredential(ctx, "c1"); err != nil || string(c.LDP) != string(cred.LDP) || c.JWT != cred.JWT {
+		t.Errorf("credential after reopen: %+v, %v", c, err)
 	}
 	if n, err := s.CountStatusIndexes(ctx, "i1", "1"); err != nil || n != 1 {
 		t.Errorf("count after reopen: %d, %v", n, err)

@@ -118,8 +118,6 @@ type credentialRec struct {
 	StatusChangedAt time.Time `json:"sc,omitzero"`
 	StatusListID    string    `json:"sl,omitempty"`
 	StatusIndex     int       `json:"si"`
-	LDP             []byte    `json:"ldp,omitempty"` // base64 in JSON: byte for byte, whatever it holds
-	JWT             string    `json:"jwt,omitempty"`
 	JobID           string    `json:"job,omitempty"`
 	Row             int       `json:"row,omitempty"`
 	Mail            mailRec   `json:"m,omitzero"`
@@ -130,9 +128,16 @@ func toCredentialRec(c domain.Credential) credentialRec {
 		ID: c.ID, IssuerID: c.IssuerID, AchievementID: c.AchievementID, RecipientName: c.RecipientName,
 		RecipientEmail: c.RecipientEmail, EmailKey: c.EmailKey, ValidFrom: c.ValidFrom.UTC(), ValidUntil: c.ValidUntil.UTC(),
 		IssuedAt: c.IssuedAt.UTC(), Status: string(c.Status), StatusReason: c.StatusReason, StatusChangedAt: c.StatusChangedAt.UTC(),
-		StatusListID: c.StatusListID, StatusIndex: c.StatusIndex, LDP: c.LDP, JWT: c.JWT, JobID: c.JobID, Row: c.Row,
+		StatusListID: c.StatusListID, StatusIndex: c.StatusIndex, JobID: c.JobID, Row: c.Row,
 		Mail: toMailRec(c.Mail),
 	}
+}
+
+// docRec holds a credential's signed artefacts, apart from the record so that listings and
+// status or mail updates never read or rewrite them.
+type docRec struct {
+	LDP []byte `json:"ldp,omitempty"` // base64 in JSON: byte for byte, whatever it holds
+	JWT string `json:"jwt,omitempty"`
 }
 
 func toMailRec(m domain.MailState) mailRec {
@@ -144,7 +149,7 @@ func (r credentialRec) domain() domain.Credential {
 		ID: r.ID, IssuerID: r.IssuerID, AchievementID: r.AchievementID, RecipientName: r.RecipientName,
 		RecipientEmail: r.RecipientEmail, EmailKey: r.EmailKey, ValidFrom: r.ValidFrom.UTC(), ValidUntil: r.ValidUntil.UTC(),
 		IssuedAt: r.IssuedAt.UTC(), Status: domain.Status(r.Status), StatusReason: r.StatusReason, StatusChangedAt: r.StatusChangedAt.UTC(),
-		StatusListID: r.StatusListID, StatusIndex: r.StatusIndex, LDP: r.LDP, JWT: r.JWT, JobID: r.JobID, Row: r.Row,
+		StatusListID: r.StatusListID, StatusIndex: r.StatusIndex, JobID: r.JobID, Row: r.Row,
 		Mail: domain.MailState{State: r.Mail.State, MessageID: r.Mail.MessageID, At: r.Mail.At.UTC(), Detail: r.Mail.Detail},
 	}
 }
