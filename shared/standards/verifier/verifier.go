@@ -326,8 +326,13 @@ func checkSchema(r *Result, doc map[string]any) {
 	}
 	note := ""
 	if isVC11(doc) {
-		// The OB 3.0 schema is written for the VC 2.0 form; a VC 1.1 credential is checked with
-		// its dates under their 2.0 names.
+		// The OB 3.0 schema is written for the VC 2.0 form (1EdTech's VC 1.1-compatible variant
+		// is not published); a VC 1.1 credential is checked with its context and dates under
+		// their 2.0 names, everything else as it is.
+		if ctxs, ok := copyDoc["@context"].([]any); ok && len(ctxs) > 0 {
+			ctxs = append([]any{jsonld.CredentialsV2}, ctxs[1:]...)
+			copyDoc["@context"] = ctxs
+		}
 		if v, ok := copyDoc["issuanceDate"]; ok {
 			copyDoc["validFrom"] = v
 			delete(copyDoc, "issuanceDate")
@@ -336,7 +341,7 @@ func checkSchema(r *Result, doc map[string]any) {
 			copyDoc["validUntil"] = v
 			delete(copyDoc, "expirationDate")
 		}
-		note = " (VC 1.1 form: issuanceDate/expirationDate read as validFrom/validUntil)"
+		note = " (VC 1.1 form: its context and issuanceDate/expirationDate read as their VC 2.0 equivalents)"
 	}
 	raw, err := json.Marshal(copyDoc)
 	if err != nil {
