@@ -8,6 +8,10 @@ PKGS  := ./...
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+dev: ## build the CLI and run everything locally with a demo issuer (no AWS account needed)
+	$(GO) build -o bin/credence ./functions/credence
+	./bin/credence serve --addr $(or $(ADDR),127.0.0.1:8080) --data $(or $(DATA),.credence)
+
 test: ## install and start the emulators, run every test, stop the emulators
 	@bash .ci/testenv.sh run -- $(GO) test -count=1 $(PKGS)
 
