@@ -20,7 +20,7 @@
 # local-kms and DynamoDB Local have no listen-address option and bind every interface; the others
 # listen on 127.0.0.1 only. Everything is kept under .testenv/ (gitignored): built binaries in
 # bin/, per-set state in run/<set>/, logs in logs/<set>/.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'log "error: command failed at line $LINENO of .ci/testenv.sh"' ERR
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -262,23 +262,41 @@ start_set() { # SET_NAME
 cmd_run() {
   [ "${1:-}" = "--" ] && shift
   [ "$#" -gt 0 ] || die "usage: testenv.sh run -- CMD..."
-  local set="run-$$" status
+  local set="run-$$" status=0
   install_all
   reap_stale_runs
   trap 'stop_set "$TE/run/'"$set"'"; rm -rf "$TE/run/'"$set"'"' EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  trap 'exit 129' HUP
+  trap 'interrupted 130' INT
+  trap 'interrupted 143' TERM
+  trap 'interrupted 129' HUP
   start_set "$set"
-  set +e
+  # The command runs in the background so a signal to this script is handled at once (bash
+  # defers traps while a foreground child runs) and passed on to the command. Stdin is handed
+  # over explicitly because background jobs would otherwise get /dev/null.
+  exec 3<&0
   (
     # shellcheck disable=SC1091
     . "$RUN/env"
-    exec "$@"
-  )
-  status=$?
-  set -e
+    exec "$@" <&3 3<&-
+  ) &
+  CHILD=$!
+  wait "$CHILD" || status=$?
+  CHILD=""
   exit "$status"
+}
+
+interrupted() { # EXIT_STATUS
+  log "interrupted: stopping the command and the emulators"
+  if [ -n "${CHILD:-}" ]; then
+    kill -TERM "$CHILD" 2>/dev/null || true
+    local i
+    for i in $(seq 50); do
+      kill -0 "$CHILD" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$CHILD" 2>/dev/null || true
+  fi
+  exit "$1"
 }
 
 dev_running() {
