@@ -54,14 +54,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if first {
-		fmt.Fprintln(stdout, "Seeded a demo issuer, achievement, admin key and credential.")
+		fmt.Fprintln(stdout, "First start: seeded a demo issuer, an achievement, an admin API key and a credential.")
 	}
-	fmt.Fprintf(stdout, "Credence is serving on %s (data in %s)\n", *base, *dir)
-	fmt.Fprintf(stdout, "  admin key:      %s\n", demo.AdminKey)
-	fmt.Fprintf(stdout, "  demo issuer:    %s\n", demo.IssuerID)
-	fmt.Fprintf(stdout, "  achievement:    %s\n", demo.AchievementID)
-	fmt.Fprintf(stdout, "  credential URL: %s\n", demo.CredentialURL)
-	fmt.Fprintf(stdout, "  mail:           %s/mail/*.eml\n", *dir)
+	fmt.Fprintf(stdout, "Credence is serving on %s (data in %s)\n\n", *base, *dir)
+	fmt.Fprintf(stdout, "  Sample credential: %s\n\n", demo.CredentialURL)
+	fmt.Fprintln(stdout, "  For the README's walkthrough, paste into another shell:")
+	fmt.Fprintf(stdout, "    export CREDENCE_URL=%s\n", *base)
+	fmt.Fprintf(stdout, "    export CREDENCE_KEY=%s\n", demo.AdminKey)
+	fmt.Fprintf(stdout, "    export ISSUER=%s\n", demo.IssuerID)
+	fmt.Fprintf(stdout, "    export ACHIEVEMENT=%s\n\n", demo.AchievementID)
+	fmt.Fprintf(stdout, "  Mail is written to %s/mail/*.eml; Ctrl-C stops the server.\n", *dir)
 
 	srv := &http.Server{Handler: local.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second}
 	errc := make(chan error, 1)
