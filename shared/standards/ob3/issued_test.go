@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("marshal: %v", err)
 			}
 			return
+		}
+		if m, err := c.ToMap(); err != nil || !reflect.DeepEqual(m, viaMarshal(t, c)) {
+			t.Fatalf("ToMap differs from encoding (%v)\n%s", err, out)
 		}
 		c2, err := Parse(out)
 		if err != nil {

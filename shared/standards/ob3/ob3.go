@@ -107,20 +107,6 @@ func precheck(data []byte) error {
 	return nil
 }
 
-// ToMap returns the credential as generic JSON (maps, slices, float64, string, bool), the form
-// the JSON-LD canonicalizer and the signers take.
-func (c *Credential) ToMap() (map[string]any, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("ob3: marshal credential: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("ob3: credential to map: %w", err)
-	}
-	return m, nil
-}
-
 // IssuerID reports the issuer's id, whether the issuer is written as an object or a bare IRI.
 func (c *Credential) IssuerID() string {
 	if c.Issuer == nil {

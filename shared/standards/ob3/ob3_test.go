@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -569,6 +570,57 @@ func TestContextAndTypesOfNewCredential(t *testing.T) {
 	}
 	if !Contains(c.Type, "VerifiableCredential") || !Contains(c.Type, "OpenBadgeCredential") {
 		t.Fatalf("type: %v", c.Type)
+	}
+}
+
+// viaMarshal is the reference ToMap must match: the credential encoded and decoded again.
+func viaMarshal(t testing.TB, c *Credential) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestToMapEqualsMarshal(t *testing.T) {
+	var creds []*Credential
+	for _, rel := range credentialExamples {
+		c, err := Parse(read(t, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds = append(creds, c)
+	}
+	odd, err := Parse([]byte(`{"@context":["https://www.w3.org/ns/credentials/v2",{"x":"https://x.example/"}],"issuer":"did:example:1",
+	  "ext:n":[1,12345678901234567890,1.5e3,null,true,{"a":"\u00e9"}],"credentialStatus":[{"id":"urn:s","type":"T","extra":{"k":2}}],
+	  "credentialSubject":{"image":"https://i.example/a.png","identifier":[{"type":"IdentityObject","hashed":false,"identityHash":"x","identityType":"name"}],
+	    "creditsEarned":0,"achievement":{"id":"urn:a","creator":{"id":"urn:c"},"creditsAvailable":2.5}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typical := typicalBadge()
+	typical.Extra = map[string]any{"ext:go": struct{ A int }{7}, "id": "shadowed", "\xffbad": "\xfe"}
+	typical.Name = "bad \xff utf-8"
+	creds = append(creds, odd, typical, NewCredential("urn:uuid:1"), &Credential{})
+	for i, c := range creds {
+		got, err := c.ToMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := viaMarshal(t, c); !reflect.DeepEqual(got, want) {
+			t.Fatalf("credential %d: ToMap differs from encoding\n got: %#v\nwant: %#v", i, got, want)
+		}
+	}
+	nan := typicalBadge()
+	nan.CredentialSubject.CreditsEarned = new(float64)
+	*nan.CredentialSubject.CreditsEarned = math.NaN()
+	if _, err := nan.ToMap(); err == nil {
+		t.Fatal("NaN cannot be written as JSON")
 	}
 }
 
