@@ -393,6 +393,49 @@ func TestRules(t *testing.T) {
 	}
 }
 
+func TestBareIssuerIsValid(t *testing.T) {
+	c := basic(t)
+	c.Issuer = ProfileRef("https://example.com/issuers/876543")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.ToMap()
+	if err != nil || m["issuer"] != "https://example.com/issuers/876543" {
+		t.Fatalf("a bare issuer is written as its IRI: %v %v", m["issuer"], err)
+	}
+	c.Issuer = ProfileRef("not an iri")
+	var ve *ValidationError
+	if err := c.Validate(); !errors.As(err, &ve) || !ve.Has("issuer.id") {
+		t.Fatalf("bare issuer must still be an IRI: %v", err)
+	}
+}
+
+func TestValidateProfileAndAchievement(t *testing.T) {
+	c, err := Parse(read(t, "ob3-spec/complete-openbadgecredential.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Issuer.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(c.Issuer)
+	if err := schema.ValidateProfile(raw); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	if err := c.CredentialSubject.Achievement.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Issuer.Email = "nope"
+	c.CredentialSubject.Achievement.Criteria = nil
+	var ve *ValidationError
+	if err := c.Issuer.Validate(); !errors.As(err, &ve) || len(ve.Violations) != 1 || !ve.Has("email") {
+		t.Fatalf("profile: %v", err)
+	}
+	if err := c.CredentialSubject.Achievement.Validate(); !errors.As(err, &ve) || !ve.Has("criteria") {
+		t.Fatalf("achievement: %v", err)
+	}
+}
+
 func TestValidationErrorListsEverything(t *testing.T) {
 	c := &Credential{}
 	var ve *ValidationError
