@@ -220,10 +220,11 @@ func (s *Service) buildCredential(iss Issuer, ach Achievement, id, name, email, 
 	}
 	subject := ob3.AchievementSubject{
 		Type:        ob3.Many[string]{"AchievementSubject"},
-		Name:        name,
 		Achievement: &achievement,
-		Identifier:  ob3.Many[ob3.IdentityObject]{ob3.NewEmailIdentity(email, salt)},
 	}
+	// The name as the first identifier (what current wallets display) and as
+	// credentialSubject.name (what older ones read); the e-mail only as a salted hash.
+	subject.SetRecipient(name, email, salt)
 	for _, r := range in.Result {
 		subject.Result = append(subject.Result, ob3.Result{Type: ob3.Many[string]{"Result"}, Value: r.Value, Status: r.Status})
 	}
