@@ -19,7 +19,7 @@ var ErrSafeMode = errors.New("jsonld: safe mode")
 // json-gold are returned as errors.
 func CanonicalizeReference(doc any) (out string, err error) {
 	defer recoverInto(&err)
-	if err := checkLimits(doc); err != nil {
+	if _, err := checkLimits(doc); err != nil {
 		return "", err
 	}
 	return canonicalizeReferenceChecked(doc)

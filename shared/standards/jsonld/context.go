@@ -37,16 +37,21 @@ const (
 )
 
 type termDef struct {
-	id           string
-	reverse      bool
-	container    []string // as written, for the protected-term comparison
-	cmask        uint8
-	typ          string
-	nest         string
-	hasContext   bool
-	scoped       *scopedCtx // non-nil iff hasContext; its address keys the context cache
-	stable       bool       // defined by an embedded context, so scoped is process-lived
-	prefix       int8       // 0: unset, 1: false, 2: true (json-gold's *bool)
+	id         string
+	reverse    bool
+	container  []string // as written, for the protected-term comparison
+	cmask      uint8
+	typ        string
+	nest       string
+	hasContext bool
+	scoped     *scopedCtx // non-nil iff hasContext; its address keys the context cache
+	stable     bool       // defined by an embedded context, so scoped is process-lived
+	// idOK and typOK remember that id and typ passed the safe-mode IRI checks; term
+	// definitions are shared by every document using their context.
+	idOK         atomic.Bool
+	typOK        atomic.Bool
+	typSlice     []string // {typ}, shared by the value objects it types
+	prefix       int8     // 0: unset, 1: false, 2: true (json-gold's *bool)
 	index        string
 	protected    bool
 	direction    *string
@@ -636,6 +641,7 @@ func (p *ctxProc) createTermDefinition(c *activeCtx, context map[string]any, ter
 
 	defined[term] = true
 
+	defer func() { def.typSlice = []string{def.typ} }()
 	if tv, present := val["@type"]; present {
 		ts, isStr := tv.(string)
 		if !isStr {

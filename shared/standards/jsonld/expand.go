@@ -35,9 +35,9 @@ type enode struct {
 	hasType    bool // json-gold's result has an "@type" entry
 	typeIsList bool
 	props      []eprop
-	graph      []*enode
+	children   []*enode // the @graph members of a node object, the items of a list object
 	hasGraph   bool
-	jsSkip     int  // entries json-gold keeps and jsonld.js does not add (for the drop rules)
+	jsSkip     int8 // entries json-gold keeps and jsonld.js does not add (for the drop rules)
 	skipped    bool // check mode left part of it out, so the drop rules cannot judge it
 
 	// value object
@@ -47,9 +47,6 @@ type enode struct {
 	lang     string
 	hasDir   bool
 	dir      string
-
-	// list object
-	list []*enode
 }
 
 type eprop struct {
@@ -97,6 +94,14 @@ func (r eres) items() []*enode {
 	return nil
 }
 
+// itemsIn is items with the one-element case taken from the arena.
+func (x *expander) itemsIn(r eres) []*enode {
+	if !r.arr && r.one != nil {
+		return x.one(r.one)
+	}
+	return r.items()
+}
+
 // Limits on what is processed; both paths enforce them before doing any work.
 const (
 	MaxDepth  = 64
@@ -114,13 +119,31 @@ type expander struct {
 	checkOnly bool
 	partial   bool
 	skips     int
+
+	// arenas, reused from one document to the next through the worker pool
+	nodes arena[enode]
+	ptrs  arena[*enode]
+	strs  arena[string]
+	props arena[eprop]
 }
 
-func newExpander(checkOnly bool) *expander {
-	x := &expander{checkOnly: checkOnly}
-	x.safe = true
-	x.where = x.pointer
-	return x
+func (x *expander) reset(checkOnly bool) {
+	x.path = x.path[:0]
+	x.checkOnly, x.partial, x.skips = checkOnly, false, 0
+	x.nodes.reset()
+	x.ptrs.reset()
+	x.strs.reset()
+	x.props.reset()
+}
+
+func (x *expander) alloc() *enode {
+	s := x.nodes.take(1)[:1]
+	return &s[0]
+}
+
+// one returns a one-element slice holding n.
+func (x *expander) one(n *enode) []*enode {
+	return append(x.ptrs.take(1), n)
 }
 
 func (x *expander) pointer() string {
@@ -169,7 +192,7 @@ func (x *expander) expandDocument(doc any) ([]*enode, error) {
 			return nil, nil
 		}
 		if n.kind == eNode && n.hasGraph && n.count() == 1 {
-			return n.graph, nil
+			return n.children, nil
 		}
 		return []*enode{n}, nil
 	}
@@ -181,7 +204,7 @@ func (x *expander) expandElement(ctx *activeCtx, activeProp string, element any,
 	case nil:
 		return eres{}, nil
 	case []any:
-		out := make([]*enode, 0, len(elem))
+		out := x.ptrs.take(len(elem))
 		listContainer := activeProp == "@list" || ctx.hasContainer(activeProp, cList)
 		for i, item := range elem {
 			x.pushIdx(i)
@@ -194,7 +217,9 @@ func (x *expander) expandElement(ctx *activeCtx, activeProp string, element any,
 				return eres{}, err
 			}
 			if r.arr && listContainer {
-				out = append(out, &enode{kind: eList, list: r.many})
+				l := x.alloc()
+				l.kind, l.children = eList, r.many
+				out = append(out, l)
 				continue
 			}
 			if r.arr {
@@ -225,8 +250,8 @@ func describe(v any) string {
 	return string(b)
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+func (x *expander) sortedKeys(m map[string]any) []string {
+	keys := x.strs.take(len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -254,7 +279,7 @@ func (x *expander) expandMap(ctx *activeCtx, activeProp string, elem map[string]
 	if tsc == nil && ctx.previous != nil {
 		tsc = ctx
 	}
-	keys := sortedKeys(elem)
+	keys := x.sortedKeys(elem)
 	elemCtx, hasContext := elem["@context"]
 
 	mustRevert := !insideIndex
@@ -306,7 +331,7 @@ func (x *expander) expandMap(ctx *activeCtx, activeProp string, elem map[string]
 		var types []string
 		switch v := elem[k].(type) {
 		case []any:
-			types = make([]string, 0, len(v))
+			types = x.strs.take(len(v))
 			for _, t := range v {
 				s, ok := t.(string)
 				if !ok {
@@ -314,9 +339,11 @@ func (x *expander) expandMap(ctx *activeCtx, activeProp string, elem map[string]
 				}
 				types = append(types, s)
 			}
-			sort.Strings(types)
+			if len(types) > 1 {
+				sort.Strings(types)
+			}
 		case string:
-			types = []string{v}
+			types = append(x.strs.take(1), v)
 		default:
 			return eres{}, ld.NewJsonLdError(ld.InvalidTypeValue, "@type value must be a string or array of strings")
 		}
@@ -333,7 +360,9 @@ func (x *expander) expandMap(ctx *activeCtx, activeProp string, elem map[string]
 		typeKey = k
 	}
 
-	out := &enode{kind: eNode}
+	out := x.alloc()
+	out.kind = eNode
+	out.props = x.props.take(len(keys))
 	if err := x.expandObject(ctx, activeProp, expandedActiveProp, elem, keys, out, typeKey, tsc); err != nil {
 		return eres{}, err
 	}
@@ -365,7 +394,7 @@ func (x *expander) expandMap(ctx *activeCtx, activeProp string, elem map[string]
 			}
 		}
 		out.kind = eValue
-		if err := x.checkValue(out); err != nil {
+		if err := x.checkValue(out, nil); err != nil {
 			return eres{}, err
 		}
 	} else if out.hasLang && out.count() == 1 && !out.skipped {
@@ -386,7 +415,7 @@ func (x *expander) dropCheck(n *enode) error {
 	if n.skipped {
 		return nil
 	}
-	c := n.count() - n.jsSkip
+	c := n.count() - int(n.jsSkip)
 	switch {
 	case n.kind == eValue:
 		return x.safeErr("object with only @value", "a value object at the top level or in a graph would be dropped")
@@ -464,17 +493,22 @@ func (x *expander) expandEntry(ctx *activeCtx, activeProp, expandedActiveProp, k
 	if isKeyword(ep) {
 		return x.expandKeyword(ctx, key, ep, value, out, inputTypeJSON, tsc)
 	}
-	if !iriAbsolute(ep) {
-		return x.safeErr("invalid property", "the property "+quote(key)+" expands to "+quote(ep)+", which is not an absolute IRI")
-	}
-	if strings.HasPrefix(ep, "_:") {
-		return x.safeErr("blank node predicate", "the property "+quote(key)+" expands to the blank node "+quote(ep)+", which RDF does not allow as a predicate")
-	}
-	if code, detail := iriProblem(ep); code != "" {
-		return x.safeErr(code, "the property "+quote(key)+": "+detail)
+	td := ctx.term(key)
+	if td == nil || td.id != ep || !td.idOK.Load() {
+		if !iriAbsolute(ep) {
+			return x.safeErr("invalid property", "the property "+quote(key)+" expands to "+quote(ep)+", which is not an absolute IRI")
+		}
+		if strings.HasPrefix(ep, "_:") {
+			return x.safeErr("blank node predicate", "the property "+quote(key)+" expands to the blank node "+quote(ep)+", which RDF does not allow as a predicate")
+		}
+		if code, detail := iriProblem(ep); code != "" {
+			return x.safeErr(code, "the property "+quote(key)+": "+detail)
+		}
+		if td != nil && td.id == ep {
+			td.idOK.Store(true)
+		}
 	}
 
-	td := ctx.term(key)
 	termCtx := ctx
 	if td != nil && td.hasContext {
 		var err error
@@ -501,17 +535,21 @@ func (x *expander) expandEntry(ctx *activeCtx, activeProp, expandedActiveProp, k
 	if r.none() {
 		return nil
 	}
-	items := r.items()
+	items := x.itemsIn(r)
 	if termCtx.hasContainer(key, cList) && !(!r.arr && r.one.kind == eList) {
-		items = []*enode{{kind: eList, list: items}}
+		l := x.alloc()
+		l.kind, l.children = eList, items
+		items = x.one(l)
 	}
 	if ttd := termCtx.term(key); ttd != nil && ttd.cmask&cGraph != 0 && ttd.cmask&(cID|cIndex) == 0 {
-		graphs := make([]*enode, len(items))
-		for i, it := range items {
+		graphs := x.ptrs.take(len(items))
+		for _, it := range items {
 			if err := x.dropCheck(it); err != nil {
 				return err
 			}
-			graphs[i] = &enode{kind: eNode, hasGraph: true, graph: []*enode{it}}
+			gn := x.alloc()
+			gn.kind, gn.hasGraph, gn.children = eNode, true, x.one(it)
+			graphs = append(graphs, gn)
 		}
 		items = graphs
 		if len(items) == 0 {
@@ -567,7 +605,7 @@ func (x *expander) expandKeyword(ctx *activeCtx, key, ep string, value any, out 
 		}
 		switch v := value.(type) {
 		case []any:
-			types := make([]string, 0, len(v))
+			types := x.strs.take(len(v))
 			for i, t := range v {
 				s, ok := t.(string)
 				if !ok {
@@ -591,7 +629,7 @@ func (x *expander) expandKeyword(ctx *activeCtx, key, ep string, value any, out 
 			if err != nil {
 				return err
 			}
-			out.types = []string{e}
+			out.types = append(x.strs.take(1), e)
 		case map[string]any:
 			if len(v) != 0 {
 				return ld.NewJsonLdError(ld.InvalidTypeValue, "@type value must be a an empty object for framing")
@@ -610,7 +648,7 @@ func (x *expander) expandKeyword(ctx *activeCtx, key, ep string, value any, out 
 			// json-gold keeps [nil] here and its node map then fails on it.
 			return fmt.Errorf("jsonld: @graph at %s has no value", x.pointer())
 		}
-		out.graph = r.items()
+		out.children = x.itemsIn(r)
 		out.hasGraph = true
 	case "@value":
 		if inputTypeJSON {
@@ -661,11 +699,18 @@ func (x *expander) expandType(tsc *activeCtx, s string) (string, error) {
 	if e == "@json" {
 		return "", x.unsupported()
 	}
+	td := tsc.term(s)
+	if td != nil && td.id == e && td.idOK.Load() {
+		return e, nil
+	}
 	if !iriAbsolute(e) {
 		return "", x.safeErr("relative @type reference", "the type "+quote(s)+" is not defined by the active context and is not an absolute IRI")
 	}
 	if code, detail := iriProblem(e); code != "" {
 		return "", x.safeErr(code, "the type "+detail)
+	}
+	if td != nil && td.id == e {
+		td.idOK.Store(true)
 	}
 	return e, nil
 }
@@ -685,17 +730,21 @@ func (x *expander) expandValue(ctx *activeCtx, activeProp string, value any) (er
 				}
 				return eres{}, x.safeErr(code, "the reference "+quote(s)+": "+detail)
 			}
-			return eres{one: &enode{kind: eNode, id: id, hasID: true}}, nil
+			n := x.alloc()
+			n.kind, n.id, n.hasID = eNode, id, true
+			return eres{one: n}, nil
 		}
-		n := &enode{kind: eValue, hasValue: true, val: value}
-		if err := x.checkValue(n); err != nil {
+		n := x.alloc()
+		n.kind, n.hasValue, n.val = eValue, true, value
+		if err := x.checkValue(n, nil); err != nil {
 			return eres{}, err
 		}
 		return eres{one: n}, nil
 	}
-	n := &enode{kind: eValue, hasValue: true, val: value}
+	n := x.alloc()
+	n.kind, n.hasValue, n.val = eValue, true, value
 	if td != nil && td.typ != "" && td.typ != "@id" && td.typ != "@vocab" && td.typ != "@none" {
-		n.types, n.hasType = []string{td.typ}, true
+		n.types, n.hasType = td.typSlice, true
 	} else if _, isStr := value.(string); isStr {
 		if td != nil && td.hasLanguage {
 			if td.language != nil {
@@ -712,7 +761,7 @@ func (x *expander) expandValue(ctx *activeCtx, activeProp string, value any) (er
 			n.dir, n.hasDir = ctx.direction, true
 		}
 	}
-	if err := x.checkValue(n); err != nil {
+	if err := x.checkValue(n, td); err != nil {
 		return eres{}, err
 	}
 	return eres{one: n}, nil
@@ -720,7 +769,7 @@ func (x *expander) expandValue(ctx *activeCtx, activeProp string, value any) (er
 
 // checkValue refuses literals that would be dropped by json-gold or written differently from
 // RDFC-1.0, and value types json-gold cannot handle.
-func (x *expander) checkValue(n *enode) error {
+func (x *expander) checkValue(n *enode, td *termDef) error {
 	switch v := n.val.(type) {
 	case string:
 		if p := literalProblem(v); p != "" {
@@ -747,6 +796,9 @@ func (x *expander) checkValue(n *enode) error {
 	}
 	if n.hasType {
 		dt := n.types[0]
+		if td != nil && td.typ == dt && td.typOK.Load() {
+			return nil
+		}
 		if !jsAbsolute(dt) {
 			return x.safeErr("relative type reference", "the datatype "+quote(dt)+" is not an absolute IRI")
 		}
@@ -755,6 +807,9 @@ func (x *expander) checkValue(n *enode) error {
 		}
 		if dt == rdfLangString {
 			return x.safeErr("unportable datatype", "rdf:langString as a datatype without a language is written differently by json-gold and RDFC-1.0")
+		}
+		if td != nil && td.typ == dt {
+			td.typOK.Store(true)
 		}
 	}
 	return nil
@@ -776,4 +831,34 @@ func (x *expander) checkNumber(f float64) error {
 // numbers are refused (checkNumber) or are doubles everywhere (|f| >= 1e21).
 func int64Range(f float64) bool {
 	return f >= -9223372036854775808.0 && f < 9223372036854775808.0
+}
+
+// arena hands out slices of a reused buffer; a slice's capacity is what was asked for, so
+// appending past it moves the slice to the heap instead of overwriting a neighbour.
+type arena[T any] struct {
+	buf []T
+	n   int
+}
+
+func (a *arena[T]) take(k int) []T {
+	if a.n+k > len(a.buf) {
+		size := 2 * len(a.buf)
+		if size < 64 {
+			size = 64
+		}
+		for size < k {
+			size *= 2
+		}
+		a.buf = make([]T, size)
+		a.n = 0
+	}
+	s := a.buf[a.n : a.n : a.n+k]
+	a.n += k
+	return s
+}
+
+// reset drops the references the last document left, so a pooled arena keeps no document alive.
+func (a *arena[T]) reset() {
+	clear(a.buf[:a.n])
+	a.n = 0
 }

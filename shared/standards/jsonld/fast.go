@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/piprate/json-gold/ld"
@@ -25,7 +26,7 @@ var fallbacks atomic.Int64
 // feature the fast path does not implement are answered by CanonicalizeReference itself.
 func Canonicalize(doc any) (out string, err error) {
 	defer recoverInto(&err)
-	if err := checkLimits(doc); err != nil {
+	if _, err := checkLimits(doc); err != nil {
 		return "", err
 	}
 	out, err = canonicalizeFast(doc)
@@ -41,11 +42,12 @@ func Canonicalize(doc any) (out string, err error) {
 // canonicalizing it.
 func Expand(doc any) (out []any, err error) {
 	defer recoverInto(&err)
-	if err := checkLimits(doc); err != nil {
+	if _, err := checkLimits(doc); err != nil {
 		return nil, err
 	}
-	x := newExpander(false)
-	nodes, err := x.expandDocument(doc)
+	w := getWorker(false)
+	defer putWorker(w)
+	nodes, err := w.x.expandDocument(doc)
 	if errors.Is(err, errUnsupported) {
 		fallbacks.Add(1)
 		if err := precheckPartial(doc); err != nil {
@@ -56,7 +58,7 @@ func Expand(doc any) (out []any, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := quadsOf(nodes); err != nil { // the node map refuses a few expanded shapes
+	if err := w.quads(nodes); err != nil { // the node map refuses a few expanded shapes
 		return nil, err
 	}
 	out = make([]any, len(nodes))
@@ -73,30 +75,63 @@ func recoverInto(err *error) {
 }
 
 func canonicalizeFast(doc any) (string, error) {
-	x := newExpander(false)
-	nodes, err := x.expandDocument(doc)
+	w := getWorker(false)
+	defer putWorker(w)
+	nodes, err := w.x.expandDocument(doc)
 	if err != nil {
 		return "", err
 	}
-	m, err := quadsOf(nodes)
-	if err != nil {
+	if err := w.quads(nodes); err != nil {
 		return "", err
 	}
-	return canonicalize(m.quads, int(m.nblank))
+	return w.c.canonicalize(w.m.quads, int(w.m.nblank))
 }
 
-func quadsOf(nodes []*enode) (*nodeMapper, error) {
-	m := newNodeMapper()
+// worker is the state of one canonicalization; workers are pooled so that the memory a
+// credential needs is reused rather than collected.
+type worker struct {
+	x expander
+	m nodeMapper
+	c canon
+}
+
+var workers = sync.Pool{New: func() any {
+	w := &worker{}
+	w.x.safe = true
+	w.x.where = w.x.pointer
+	w.m.init()
+	return w
+}}
+
+// getWorker returns a clean worker: putWorker resets them before pooling.
+func getWorker(checkOnly bool) *worker {
+	w := workers.Get().(*worker)
+	w.x.checkOnly = checkOnly
+	return w
+}
+
+// maxPooledQuads keeps one unusually large document from pinning its buffers in the pool.
+const maxPooledQuads = 4096
+
+func putWorker(w *worker) {
+	if cap(w.m.quads) > maxPooledQuads || len(w.x.nodes.buf) > 8*maxPooledQuads {
+		return
+	}
+	w.x.reset(false)
+	w.m.reset()
+	w.c.reset()
+	workers.Put(w)
+}
+
+func (w *worker) quads(nodes []*enode) error {
+	m := &w.m
 	g := m.graph(defaultGraph)
 	for _, n := range nodes {
 		if err := m.generate(n, g, nil, "", nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := m.toRDF(); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m.toRDF()
 }
 
 // canonicalizeReferenceChecked is CanonicalizeReference after the limits were checked.
@@ -123,8 +158,10 @@ func precheck(doc any) error {
 }
 
 func precheckPartial(doc any) error {
-	x := newExpander(true)
-	if _, err := x.expandDocument(doc); err != nil && err != errSkip {
+	w := getWorker(true)
+	_, err := w.x.expandDocument(doc)
+	putWorker(w)
+	if err != nil && err != errSkip {
 		return err
 	}
 	expanded, err := expandGold(doc)
@@ -218,7 +255,7 @@ func postcheck(v any, path string) error {
 				}
 				x := &expander{}
 				n := &enode{val: val}
-				if err := x.checkValue(n); err != nil {
+				if err := x.checkValue(n, nil); err != nil {
 					var se *SafeModeError
 					if errors.As(err, &se) {
 						se.Path = p
@@ -249,7 +286,7 @@ func postcheck(v any, path string) error {
 
 // checkLimits walks the document once: depth, size, and Go types (only what encoding/json
 // produces is accepted).
-func checkLimits(doc any) error {
+func checkLimits(doc any) (int, error) {
 	values, text := 0, 0
 	var walk func(v any, depth int) error
 	walk = func(v any, depth int) error {
@@ -292,7 +329,7 @@ func checkLimits(doc any) error {
 		}
 		return nil
 	}
-	return walk(doc, 0)
+	return values, walk(doc, 0)
 }
 
 // toJSON renders an expanded element the way json-gold's Expand does.
@@ -311,7 +348,7 @@ func (n *enode) toJSON() any {
 		}
 		return m
 	case eList:
-		return map[string]any{"@list": enodesJSON(n.list)}
+		return map[string]any{"@list": enodesJSON(n.children)}
 	}
 	m := make(map[string]any, n.count())
 	if n.hasID {
@@ -325,7 +362,7 @@ func (n *enode) toJSON() any {
 		m["@type"] = types
 	}
 	if n.hasGraph {
-		m["@graph"] = enodesJSON(n.graph)
+		m["@graph"] = enodesJSON(n.children)
 	}
 	for _, p := range n.props {
 		m[p.iri] = enodesJSON(p.vals)

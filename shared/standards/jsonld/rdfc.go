@@ -28,12 +28,23 @@ type canon struct {
 	quads  []quad
 	nblank int
 	bq     [][]int32 // quad indexes per blank node, repeated when a quad names it twice
-	fdHash []string  // first-degree hashes, "" until computed
+	fdHash [][sha256.Size]byte
+	fdDone []bool
 	canon  issuer
 	work   int
 	h      hash.Hash
 	buf    []byte
-	lines  [][]byte
+	rbuf   []byte
+	lines  []span
+	groups []hashed
+}
+
+// span is a line in canon.buf; sorting spans moves no pointers.
+type span struct{ start, end int32 }
+
+type hashed struct {
+	hash [sha256.Size]byte
+	b    int32
 }
 
 // issuer is an Identifier Issuer over blank node numbers.
@@ -44,11 +55,20 @@ type issuer struct {
 }
 
 func newIssuer(prefix string, n int) issuer {
-	ids := make([]int32, n)
-	for i := range ids {
-		ids[i] = -1
+	is := issuer{prefix: prefix}
+	is.init(n)
+	return is
+}
+
+func (is *issuer) init(n int) {
+	if cap(is.ids) < n {
+		is.ids = make([]int32, n)
 	}
-	return issuer{prefix: prefix, ids: ids}
+	is.ids = is.ids[:n]
+	for i := range is.ids {
+		is.ids[i] = -1
+	}
+	is.order = is.order[:0]
 }
 
 func (is *issuer) clone() issuer {
@@ -72,59 +92,84 @@ func (is *issuer) appendID(dst []byte, b int32) []byte {
 	return strconv.AppendInt(dst, int64(is.issue(b)), 10)
 }
 
-func canonicalize(quads []quad, nblank int) (string, error) {
-	c := &canon{quads: quads, nblank: nblank, h: sha256.New()}
-	return c.run()
+func (c *canon) reset() {
+	c.quads = nil
+	c.buf = c.buf[:0]
+	c.lines = c.lines[:0]
+	c.groups = c.groups[:0]
 }
 
-func (c *canon) run() (string, error) {
-	c.bq = make([][]int32, c.nblank)
+func (c *canon) canonicalize(quads []quad, nblank int) (string, error) {
+	c.quads, c.nblank, c.work = quads, nblank, 0
+	if c.h == nil {
+		c.h = sha256.New()
+	}
+	if cap(c.bq) < nblank {
+		c.bq = make([][]int32, nblank)
+	}
+	c.bq = c.bq[:nblank]
+	for i := range c.bq {
+		c.bq[i] = c.bq[i][:0]
+	}
 	for i := range c.quads {
 		q := &c.quads[i]
-		for _, b := range [...]int32{q.s, q.o, q.g} {
-			if b >= 0 {
-				c.bq[b] = append(c.bq[b], int32(i))
+		for _, t := range [...]*rterm{&q.s, &q.o, &q.g} {
+			if t.kind == tBlank {
+				c.bq[t.bn] = append(c.bq[t.bn], int32(i))
 			}
 		}
 	}
-	c.fdHash = make([]string, c.nblank)
-	c.canon = newIssuer("_:c14n", c.nblank)
+	if cap(c.fdHash) < nblank {
+		c.fdHash = make([][sha256.Size]byte, nblank)
+		c.fdDone = make([]bool, nblank)
+	}
+	c.fdHash, c.fdDone = c.fdHash[:nblank], c.fdDone[:nblank]
+	clear(c.fdDone)
+	c.canon.prefix = "_:c14n"
+	c.canon.init(nblank)
+	size := 0
+	for i := range c.quads {
+		q := &c.quads[i]
+		size += len(q.s.val) + len(q.p) + len(q.o.val) + len(q.o.dt) + len(q.o.lang) + len(q.g.val) + 48
+	}
+	if cap(c.buf) < size {
+		c.buf = make([]byte, 0, size)
+	}
 
 	// Blank nodes that appear in no quad never get a canonical name and are never written.
-	hashTo := map[string][]int32{}
+	c.groups = c.groups[:0]
 	for b := 0; b < c.nblank; b++ {
-		if len(c.bq[b]) == 0 {
-			continue
+		if len(c.bq[b]) > 0 {
+			c.groups = append(c.groups, hashed{c.firstDegree(int32(b)), int32(b)})
 		}
-		h := c.firstDegree(int32(b))
-		hashTo[h] = append(hashTo[h], int32(b))
 	}
-	hashes := make([]string, 0, len(hashTo))
-	for h := range hashTo {
-		hashes = append(hashes, h)
-	}
-	sort.Strings(hashes)
-	var shared []string
-	for _, h := range hashes {
-		if ids := hashTo[h]; len(ids) == 1 {
-			c.canon.issue(ids[0])
+	slices.SortFunc(c.groups, func(a, b hashed) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+	var shared [][]hashed
+	for i := 0; i < len(c.groups); {
+		j := i + 1
+		for j < len(c.groups) && c.groups[j].hash == c.groups[i].hash {
+			j++
+		}
+		if j == i+1 {
+			c.canon.issue(c.groups[i].b)
 		} else {
-			shared = append(shared, h)
+			shared = append(shared, c.groups[i:j])
 		}
+		i = j
 	}
-	for _, h := range shared {
+	for _, grp := range shared {
 		type result struct {
 			hash string
 			is   issuer
 		}
 		var results []result
-		for _, b := range hashTo[h] {
-			if c.canon.has(b) {
+		for _, g := range grp {
+			if c.canon.has(g.b) {
 				continue
 			}
 			tmp := newIssuer("_:b", c.nblank)
-			tmp.issue(b)
-			hh, is, err := c.nDegree(b, tmp)
+			tmp.issue(g.b)
+			hh, is, err := c.nDegree(g.b, tmp)
 			if err != nil {
 				return "", err
 			}
@@ -138,52 +183,68 @@ func (c *canon) run() (string, error) {
 		}
 	}
 
+	c.buf = c.buf[:0]
 	c.lines = c.lines[:0]
-	total := 0
 	for i := range c.quads {
 		start := len(c.buf)
-		c.buf = c.appendQuad(c.buf, &c.quads[i], func(dst []byte, b int32) []byte { return c.canon.appendID(dst, b) })
-		total += len(c.buf) - start
-		c.lines = append(c.lines, c.buf[start:len(c.buf):len(c.buf)])
+		c.buf = c.appendQuad(c.buf, &c.quads[i], c.canonLabel)
+		c.lines = append(c.lines, span{int32(start), int32(len(c.buf))})
 	}
-	sort.Slice(c.lines, func(i, j int) bool { return bytes.Compare(c.lines[i], c.lines[j]) < 0 })
+	buf := c.buf
+	slices.SortFunc(c.lines, func(a, b span) int { return bytes.Compare(buf[a.start:a.end], buf[b.start:b.end]) })
 	var sb strings.Builder
-	sb.Grow(total)
+	sb.Grow(len(buf))
 	for _, l := range c.lines {
-		sb.Write(l)
+		sb.Write(buf[l.start:l.end])
 	}
 	return sb.String(), nil
 }
 
+func (c *canon) canonLabel(dst []byte, b int32) []byte { return c.canon.appendID(dst, b) }
+
 // appendQuad writes a quad as json-gold's toNQuad, naming blank nodes with label.
 func (c *canon) appendQuad(dst []byte, q *quad, label func([]byte, int32) []byte) []byte {
-	if q.s >= 0 {
-		dst = label(dst, q.s)
-	} else {
-		dst = append(dst, q.sStr...)
-	}
-	dst = append(dst, ' ')
-	dst = append(dst, q.pStr...)
-	dst = append(dst, ' ')
-	if q.o >= 0 {
-		dst = label(dst, q.o)
-	} else {
-		dst = append(dst, q.oStr...)
-	}
-	if q.g >= 0 {
+	dst = appendTerm(dst, &q.s, label)
+	dst = append(dst, " <"...)
+	dst = append(dst, q.p...)
+	dst = append(dst, "> "...)
+	dst = appendTerm(dst, &q.o, label)
+	if q.g.kind != tNone {
 		dst = append(dst, ' ')
-		dst = label(dst, q.g)
-	} else if q.gStr != "" {
-		dst = append(dst, ' ')
-		dst = append(dst, q.gStr...)
+		dst = appendTerm(dst, &q.g, label)
 	}
 	return append(dst, " .\n"...)
 }
 
+// appendTerm writes a term; its strings are already escaped (see escapeLiteral).
+func appendTerm(dst []byte, t *rterm, label func([]byte, int32) []byte) []byte {
+	switch t.kind {
+	case tBlank:
+		return label(dst, t.bn)
+	case tIRI:
+		dst = append(dst, '<')
+		dst = append(dst, t.val...)
+		return append(dst, '>')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, t.val...)
+	dst = append(dst, '"')
+	if t.dt == rdfLangString {
+		dst = append(dst, '@')
+		return append(dst, t.lang...)
+	}
+	if t.dt != xsdString {
+		dst = append(dst, "^^<"...)
+		dst = append(dst, t.dt...)
+		dst = append(dst, '>')
+	}
+	return dst
+}
+
 // firstDegree is Hash First Degree Quads.
-func (c *canon) firstDegree(b int32) string {
-	if h := c.fdHash[b]; h != "" {
-		return h
+func (c *canon) firstDegree(b int32) [sha256.Size]byte {
+	if c.fdDone[b] {
+		return c.fdHash[b]
 	}
 	label := func(dst []byte, x int32) []byte {
 		if x == b {
@@ -196,22 +257,18 @@ func (c *canon) firstDegree(b int32) string {
 	for _, qi := range c.bq[b] {
 		start := len(buf)
 		buf = c.appendQuad(buf, &c.quads[qi], label)
-		lines = append(lines, buf[start:len(buf):len(buf)])
+		lines = append(lines, span{int32(start), int32(len(buf))})
 	}
-	sort.Slice(lines, func(i, j int) bool { return bytes.Compare(lines[i], lines[j]) < 0 })
+	slices.SortFunc(lines, func(x, y span) int { return bytes.Compare(buf[x.start:x.end], buf[y.start:y.end]) })
 	c.h.Reset()
 	for _, l := range lines {
-		c.h.Write(l)
+		c.h.Write(buf[l.start:l.end])
 	}
-	h := c.sum()
+	var h [sha256.Size]byte
+	c.h.Sum(h[:0])
 	c.buf, c.lines = buf[:0], lines[:0]
-	c.fdHash[b] = h
+	c.fdHash[b], c.fdDone[b] = h, true
 	return h
-}
-
-func (c *canon) sum() string {
-	var d [sha256.Size]byte
-	return hex.EncodeToString(c.h.Sum(d[:0]))
 }
 
 // relatedHash is Hash Related Blank Node.
@@ -223,14 +280,19 @@ func (c *canon) relatedHash(related int32, q *quad, is *issuer, position byte) s
 	case is.has(related):
 		id = string(is.appendID(nil, related))
 	default:
-		id = c.firstDegree(related)
+		h := c.firstDegree(related)
+		id = hex.EncodeToString(h[:])
 	}
 	h := sha256.New()
-	h.Write([]byte{position})
+	buf := append(c.rbuf[:0], position)
 	if position != 'g' {
-		h.Write([]byte(q.pStr))
+		buf = append(buf, '<') // json-gold does not escape the predicate here
+		buf = append(buf, q.p...)
+		buf = append(buf, '>')
 	}
-	h.Write([]byte(id))
+	buf = append(buf, id...)
+	h.Write(buf)
+	c.rbuf = buf
 	var d [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(d[:0]))
 }
@@ -244,8 +306,9 @@ func (c *canon) nDegree(id int32, is issuer) (string, issuer, error) {
 	hashToRelated := map[string][]int32{}
 	for _, qi := range c.bq[id] {
 		q := &c.quads[qi]
-		for i, b := range [...]int32{q.s, q.o, q.g} {
-			if b < 0 || b == id {
+		for i, t := range [...]*rterm{&q.s, &q.o, &q.g} {
+			b := t.bn
+			if t.kind != tBlank || b == id {
 				continue
 			}
 			h := c.relatedHash(b, q, &is, "sog"[i])
@@ -330,7 +393,7 @@ func (c *canon) nDegree(id int32, is issuer) (string, issuer, error) {
 // (e.g. of [a a b b]) and its answer depends on its own blank node labels; newPermutator reports
 // errUnsupported for those so that the caller falls back to json-gold.
 type permutator struct {
-	list []int32
+	list   []int32
 	left   []bool // direction per position; it moves with its element
 	done   bool
 	single bool

@@ -172,7 +172,7 @@ func fastAbsolute(s string) bool {
 		return true // opaque or rooted path: url.Parse only checks CTLs and escapes there
 	}
 	auth := rest[2:]
-	if i := strings.IndexAny(auth, "/?#"); i >= 0 {
+	if i := authorityEnd(auth); i >= 0 {
 		auth = auth[:i]
 	}
 	host := auth
@@ -219,7 +219,7 @@ func fastIsURL(s string) bool {
 		return false
 	}
 	end := len(rest)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+	if i := authorityEnd(rest); i >= 0 {
 		end = i
 	}
 	for i := end; i < len(rest); i++ {
@@ -244,17 +244,29 @@ func fastIsURL(s string) bool {
 	if host == "" {
 		return false
 	}
-	labels := strings.Split(host, ".")
-	for _, l := range labels {
+	// labels: first, second-to-last (pen) and last, each checked as a host label
+	n, first, pen, last := 0, "", "", ""
+	for start := 0; start <= len(host); {
+		end := strings.IndexByte(host[start:], '.')
+		if end < 0 {
+			end = len(host)
+		} else {
+			end += start
+		}
+		l := host[start:end]
 		if !hostLabel(l) {
 			return false
 		}
+		if n == 0 {
+			first = l
+		}
+		pen, last = last, l
+		n++
+		start = end + 1
 	}
-	n := len(labels)
 	if n == 1 {
 		return true
 	}
-	last := labels[n-1]
 	for i := 0; i < len(last); i++ {
 		if !isAlpha(last[i]) {
 			return false
@@ -265,11 +277,20 @@ func fastIsURL(s string) bool {
 	}
 	// The regex needs its first host word to be two characters long and to split the
 	// second-to-last label after an alphanumeric pair.
-	if len(labels[0]) < 2 || !isAlnum(labels[0][1]) {
+	if len(first) < 2 || !isAlnum(first[1]) {
 		return false
 	}
-	pen := labels[n-2]
 	return len(pen) >= 2 && isAlnum(pen[0]) && isAlnum(pen[1])
+}
+
+// authorityEnd is the index of the first '/', '?' or '#', or -1.
+func authorityEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 // hostLabel: [A-Za-z0-9]+(-[A-Za-z0-9]+)*
@@ -325,9 +346,34 @@ func slowIsURL(s string) bool {
 	return ok
 }
 
+// fastIRIOK proves in one pass that iriProblem(s) is "" for the usual shapes of IRIs; false
+// means "not proven".
+func fastIRIOK(s string) bool {
+	se := schemeEnd(s)
+	if se <= 0 {
+		return false
+	}
+	for i := se + 1; i < len(s); i++ {
+		if !plainIRIByte(s[i]) {
+			return false
+		}
+	}
+	if len(s) > se+2 && s[se+1] == '/' && s[se+2] == '/' {
+		scheme := s[:se]
+		if scheme == "http" || scheme == "https" {
+			return fastIsURL(s)
+		}
+		return fastAbsolute(s)
+	}
+	return true
+}
+
 // iriProblem says why an IRI cannot be put in a quad, or "" if it can. Blank node identifiers
 // only need to be absolute for jsonld.js: json-gold relabels them.
 func iriProblem(s string) (code, detail string) {
+	if fastIRIOK(s) {
+		return "", ""
+	}
 	if strings.HasPrefix(s, "_:") {
 		if !jsAbsolute(s) {
 			return "relative reference", "blank node identifier " + quote(s) + " contains white space"

@@ -69,16 +69,43 @@ type mgraph struct {
 }
 
 type nodeMapper struct {
-	graphs  map[nodeRef]*mgraph
-	gorder  []*mgraph
-	labels  map[string]int32 // document blank node labels
-	nblank  int32
-	quads   []quad
-	scratch []byte
+	graphs map[nodeRef]*mgraph
+	gorder []*mgraph
+	labels map[string]int32 // document blank node labels
+	nblank int32
+	quads  []quad
+
+	// reused from one document to the next (see worker)
+	spare  []*mgraph
+	mnodes arena[mnode]
+	mprops arena[mprop]
+	mvals  arena[mval]
+	mlists arena[mlist]
 }
 
-func newNodeMapper() *nodeMapper {
-	return &nodeMapper{graphs: map[nodeRef]*mgraph{}, labels: map[string]int32{}}
+func (m *nodeMapper) init() {
+	m.graphs = map[nodeRef]*mgraph{}
+	m.labels = map[string]int32{}
+}
+
+func (m *nodeMapper) reset() {
+	for _, g := range m.gorder {
+		clear(g.nodes)
+		clear(g.order)
+		g.order = g.order[:0]
+		m.spare = append(m.spare, g)
+	}
+	clear(m.gorder)
+	m.gorder = m.gorder[:0]
+	clear(m.graphs)
+	clear(m.labels)
+	m.nblank = 0
+	clear(m.quads)
+	m.quads = m.quads[:0]
+	m.mnodes.reset()
+	m.mprops.reset()
+	m.mvals.reset()
+	m.mlists.reset()
 }
 
 func (m *nodeMapper) newBlank() nodeRef {
@@ -102,7 +129,13 @@ func (m *nodeMapper) ref(id string) nodeRef {
 func (m *nodeMapper) graph(name nodeRef) *mgraph {
 	g := m.graphs[name]
 	if g == nil {
-		g = &mgraph{name: name, nodes: map[nodeRef]*mnode{}}
+		if n := len(m.spare); n > 0 {
+			g = m.spare[n-1]
+			m.spare = m.spare[:n-1]
+			g.name = name
+		} else {
+			g = &mgraph{name: name, nodes: map[nodeRef]*mnode{}}
+		}
 		m.graphs[name] = g
 		m.gorder = append(m.gorder, g)
 	}
@@ -164,8 +197,10 @@ func (m *nodeMapper) generate(e *enode, g *mgraph, subject *mnode, prop string, 
 		}
 		return nil
 	case eList:
-		l := &mlist{}
-		for _, it := range e.list {
+		ls := m.mlists.take(1)[:1]
+		l := &ls[0]
+		l.items = m.mvals.take(len(e.children))
+		for _, it := range e.children {
 			if err := m.generate(it, g, subject, prop, l); err != nil {
 				return err
 			}
@@ -191,7 +226,9 @@ func (m *nodeMapper) generate(e *enode, g *mgraph, subject *mnode, prop string, 
 	}
 	node := g.nodes[r]
 	if node == nil {
-		node = &mnode{ref: r}
+		ns := m.mnodes.take(1)[:1]
+		node = &ns[0]
+		node.ref, node.props = r, m.mprops.take(len(e.props)+1)
 		g.nodes[r] = node
 		g.order = append(g.order, node)
 	}
@@ -204,13 +241,16 @@ func (m *nodeMapper) generate(e *enode, g *mgraph, subject *mnode, prop string, 
 		}
 	}
 	if e.hasType {
+		if tp := node.prop("@type"); tp.vals == nil {
+			tp.vals = m.mvals.take(len(e.types))
+		}
 		for _, t := range e.types {
 			node.add("@type", mval{kind: mRef, ref: m.ref(t)})
 		}
 	}
 	if e.hasGraph {
 		ng := m.graph(r)
-		for _, it := range e.graph {
+		for _, it := range e.children {
 			if err := m.generate(it, ng, nil, "", nil); err != nil {
 				return err
 			}
@@ -218,7 +258,9 @@ func (m *nodeMapper) generate(e *enode, g *mgraph, subject *mnode, prop string, 
 	}
 	for i := range e.props {
 		p := &e.props[i]
-		node.prop(p.iri)
+		if mp := node.prop(p.iri); mp.vals == nil {
+			mp.vals = m.mvals.take(len(p.vals))
+		}
 		for _, it := range p.vals {
 			if err := m.generate(it, g, node, p.iri, nil); err != nil {
 				return err
@@ -228,44 +270,69 @@ func (m *nodeMapper) generate(e *enode, g *mgraph, subject *mnode, prop string, 
 	return nil
 }
 
-// quad is one statement with its non-blank terms already serialized as json-gold writes them.
+// rterm is an RDF term of a quad. Terms are serialized when written (rdfc.go), which avoids
+// building strings for IRIs that are written many times.
+type rterm struct {
+	bn   int32 // >= 0: blank node
+	kind uint8
+	val  string // IRI, or a literal's lexical form
+	dt   string // literal datatype
+	lang string
+}
+
+const (
+	tNone uint8 = iota // the default graph
+	tBlank
+	tIRI
+	tLiteral
+)
+
 type quad struct {
-	s, o, g int32  // blank node numbers, or -1
-	sStr    string // "<iri>" when s < 0
-	pStr    string // "<iri>"
-	oStr    string // "<iri>" or a literal when o < 0
-	gStr    string // "<iri>" when g < 0; "" for the default graph
+	s, o, g rterm
+	p       string // predicate IRI
+}
+
+func blankTerm(b int32) rterm { return rterm{bn: b, kind: tBlank} }
+func iriT(iri string) rterm   { return rterm{bn: -1, kind: tIRI, val: iri} }
+func (r nodeRef) term() rterm {
+	if r.bn >= 0 {
+		return blankTerm(r.bn)
+	}
+	return iriT(r.iri)
 }
 
 func (m *nodeMapper) toRDF() error {
+	n := 0
 	for _, g := range m.gorder {
-		gb, gs := int32(-1), ""
-		if g.name != defaultGraph {
-			if g.name.bn >= 0 {
-				gb = g.name.bn
-			} else {
-				gs = iriTerm(g.name.iri)
+		for _, nd := range g.order {
+			for _, p := range nd.props {
+				for _, v := range p.vals {
+					n += quadsFor(v)
+				}
 			}
 		}
+	}
+	if cap(m.quads) < n {
+		m.quads = make([]quad, 0, n)
+	}
+	for _, g := range m.gorder {
+		gt := rterm{bn: -1, kind: tNone}
+		if g.name != defaultGraph {
+			gt = g.name.term()
+		}
 		for _, n := range g.order {
-			sb, ss := int32(-1), ""
-			if n.ref.bn >= 0 {
-				sb = n.ref.bn
-			} else {
-				ss = iriTerm(n.ref.iri)
-			}
+			st := n.ref.term()
 			for _, p := range n.props {
 				pred := p.pred
 				if pred == "@type" {
 					pred = rdfType
 				}
-				ps := iriTerm(pred)
 				for _, v := range p.vals {
-					ob, os, err := m.object(v, gb, gs)
+					ot, err := m.object(v, gt)
 					if err != nil {
 						return err
 					}
-					m.quads = append(m.quads, quad{s: sb, sStr: ss, pStr: ps, o: ob, oStr: os, g: gb, gStr: gs})
+					m.quads = append(m.quads, quad{s: st, p: pred, o: ot, g: gt})
 				}
 			}
 		}
@@ -273,98 +340,79 @@ func (m *nodeMapper) toRDF() error {
 	return nil
 }
 
-func iriTerm(iri string) string { return "<" + escapeNQ(iri) + ">" }
-
-var (
-	firstTerm = iriTerm(rdfFirst)
-	restTerm  = iriTerm(rdfRest)
-	nilTerm   = iriTerm(rdfNil)
-)
+// quadsFor counts the quads a value becomes.
+func quadsFor(v mval) int {
+	n := 1
+	if v.kind == mList {
+		for _, it := range v.list.items {
+			n += 1 + quadsFor(it)
+		}
+	}
+	return n
+}
 
 // object is objectToRDF (with parseList): it returns the object term and appends list quads.
-func (m *nodeMapper) object(v mval, gb int32, gs string) (int32, string, error) {
+func (m *nodeMapper) object(v mval, gt rterm) (rterm, error) {
 	switch v.kind {
 	case mRef:
-		if v.ref.bn >= 0 {
-			return v.ref.bn, "", nil
-		}
-		return -1, iriTerm(v.ref.iri), nil
+		return v.ref.term(), nil
 	case mList:
 		items := v.list.items
 		if len(items) == 0 {
-			return -1, nilTerm, nil
+			return iriT(rdfNil), nil
 		}
 		head := m.newBlank().bn
 		subj := head
 		for i, it := range items {
-			ob, os, err := m.object(it, gb, gs)
+			ot, err := m.object(it, gt)
 			if err != nil {
-				return 0, "", err
+				return rterm{}, err
 			}
-			m.quads = append(m.quads, quad{s: subj, pStr: firstTerm, o: ob, oStr: os, g: gb, gStr: gs})
+			m.quads = append(m.quads, quad{s: blankTerm(subj), p: rdfFirst, o: ot, g: gt})
 			if i == len(items)-1 {
-				m.quads = append(m.quads, quad{s: subj, pStr: restTerm, o: -1, oStr: nilTerm, g: gb, gStr: gs})
+				m.quads = append(m.quads, quad{s: blankTerm(subj), p: rdfRest, o: iriT(rdfNil), g: gt})
 			} else {
 				next := m.newBlank().bn
-				m.quads = append(m.quads, quad{s: subj, pStr: restTerm, o: next, g: gb, gStr: gs})
+				m.quads = append(m.quads, quad{s: blankTerm(subj), p: rdfRest, o: blankTerm(next), g: gt})
 				subj = next
 			}
 		}
-		return head, "", nil
+		return blankTerm(head), nil
 	}
-	lit, err := m.literal(v.v)
-	return -1, lit, err
+	return literalTerm(v.v)
 }
 
-// literal serializes a value object as json-gold's objectToRDF + toNQuad do.
-func (m *nodeMapper) literal(e *enode) (string, error) {
-	dt := ""
+// literalTerm is json-gold's objectToRDF for a value object.
+func literalTerm(e *enode) (rterm, error) {
+	t := rterm{bn: -1, kind: tLiteral}
 	if e.hasType {
-		dt = e.types[0]
+		t.dt = e.types[0]
 	}
-	b := m.scratch[:0]
-	b = append(b, '"')
-	var lex string
 	switch v := e.val.(type) {
 	case bool:
-		lex = strconv.FormatBool(v)
-		if dt == "" {
-			dt = xsdBoolean
+		t.val = strconv.FormatBool(v)
+		if t.dt == "" {
+			t.dt = xsdBoolean
 		}
 	case float64:
-		lex, dt = numberLexical(v, dt)
+		t.val, t.dt = numberLexical(v, t.dt)
 	case json.Number:
 		f, err := v.Float64()
 		if err != nil {
-			return "", fmt.Errorf("jsonld: number %s is out of range", v)
+			return t, fmt.Errorf("jsonld: number %s is out of range", v)
 		}
-		lex, dt = numberLexical(f, dt)
+		t.val, t.dt = numberLexical(f, t.dt)
 	case string:
+		t.val = escapeLiteral(v)
 		if e.hasLang {
-			b = appendEscaped(b, v)
-			b = append(b, '"', '@')
-			b = append(b, e.lang...)
-			m.scratch = b
-			return string(b), nil
-		}
-		lex = v
-		if dt == "" {
-			dt = xsdString
+			t.dt, t.lang = rdfLangString, e.lang
+		} else if t.dt == "" {
+			t.dt = xsdString
 		}
 	default:
-		return "", fmt.Errorf("jsonld: unsupported value of type %T", e.val)
+		return t, fmt.Errorf("jsonld: unsupported value of type %T", e.val)
 	}
-	b = appendEscaped(b, lex)
-	b = append(b, '"')
-	if dt == rdfLangString {
-		b = append(b, '@')
-	} else if dt != xsdString {
-		b = append(b, "^^<"...)
-		b = appendEscaped(b, dt)
-		b = append(b, '>')
-	}
-	m.scratch = b
-	return string(b), nil
+	return t, nil
 }
 
 func numberLexical(f float64, dt string) (string, string) {
@@ -410,17 +458,19 @@ func canonicalDouble(f float64) string {
 	return mant + "E" + exp
 }
 
-// escapeNQ is json-gold's escape: \\, \", \n, \r and \t only.
-func escapeNQ(s string) string {
+// escapeLiteral escapes a literal once, when its quad is made; IRIs need no escaping because
+// safe mode refuses every IRI containing a character json-gold escapes.
+func escapeLiteral(s string) string {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\\', '"', '\n', '\r', '\t':
-			return string(appendEscaped(nil, s))
+			return string(appendEscaped(make([]byte, 0, len(s)+8), s))
 		}
 	}
 	return s
 }
 
+// appendEscaped is json-gold's escape: \\\\, \\", \\n, \\r and \\t only.
 func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
