@@ -148,7 +148,7 @@ install_all() {
 # is_ours NAME PID: PID is alive and is the emulator NAME we started, so a recycled PID from a
 # stale pids file is never signalled.
 is_ours() {
-  local marker
+  local marker cmdline
   case "$1" in
   kms) marker="local-kms" ;;
   dynamodb) marker="DynamoDBLocal.jar" ;;
@@ -156,7 +156,9 @@ is_ours() {
   ses) marker="aws-ses-v2-local" ;;
   *) return 1 ;;
   esac
-  [ -r "/proc/$2/cmdline" ] && tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$marker"
+  # The process may exit before its cmdline is read: then it is simply not running.
+  cmdline="$({ tr '\0' ' ' <"/proc/$2/cmdline"; } 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$marker"* ]]
 }
 
 launch() { # NAME CMD...
