@@ -1093,6 +1093,38 @@ func testAPIKeys(t *testing.T, s domain.Store) {
 	must(t, "get revoked by hash", err)
 	sameAPIKey(t, "revoked twice (by hash)", got, a2r)
 
+	// Racing revocations agree on one time, the one stored.
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		got3  = make([]domain.APIKey, 10)
+		errs  = make([]error, 10)
+	)
+	for i := range got3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got3[i], errs[i] = s.RevokeAPIKey(ctx, "k-a-0", at.Add(time.Duration(i+1)*time.Minute))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	stored, err := s.GetAPIKeyByHash(ctx, a3.Hash)
+	must(t, "get after racing revocations", err)
+	if stored.RevokedAt.IsZero() {
+		t.Fatal("racing revocations left the key unrevoked")
+	}
+	for i := range got3 {
+		must(t, fmt.Sprintf("racing revocation %d", i), errs[i])
+		if !got3[i].RevokedAt.Equal(stored.RevokedAt) {
+			t.Errorf("racing revocation %d returned RevokedAt %v, stored is %v", i, got3[i].RevokedAt, stored.RevokedAt)
+		}
+	}
+	if byID, err := s.GetAPIKey(ctx, "k-a-0"); err != nil || !byID.RevokedAt.Equal(stored.RevokedAt) {
+		t.Errorf("by id after racing revocations: %v, %v; by hash: %v", byID.RevokedAt, err, stored.RevokedAt)
+	}
+
 	_, err = s.RevokeAPIKey(ctx, "ghost", at)
 	wantErr(t, "revoke absent", err, domain.ErrNotFound)
 	if _, err := s.GetAPIKey(ctx, "ghost"); !errors.Is(err, domain.ErrNotFound) {
