@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // URDNA2015 / RDFC-1.0 over the quads of tordf.go, following json-gold's NormalisationAlgorithm
@@ -20,6 +21,9 @@ import (
 // ErrTooComplex is returned for a document whose blank nodes would make canonicalization do
 // more work than any credential needs (RDFC-1.0 §4.4 "poison graphs").
 var ErrTooComplex = errors.New("jsonld: canonicalization would take too long (too many indistinguishable blank nodes)")
+
+// nDegreeRuns counts canonicalizations that needed Hash N-Degree Quads (for tests).
+var nDegreeRuns atomic.Int64
 
 // maxNDegreeWork bounds Hash N-Degree Quads calls plus permutations tried.
 const maxNDegreeWork = 200000
@@ -156,6 +160,9 @@ func (c *canon) canonicalize(quads []quad, nblank int) (string, error) {
 			shared = append(shared, c.groups[i:j])
 		}
 		i = j
+	}
+	if len(shared) > 0 {
+		nDegreeRuns.Add(1)
 	}
 	for _, grp := range shared {
 		type result struct {
