@@ -18,6 +18,7 @@ type Service struct {
 	Signer      Signer
 	Queue       Queue
 	Invalidator Invalidator
+	Analytics   Analytics // engagement counters (analytics.go); nil: nothing is counted
 	Clock       Clock
 	// BaseURL is the public site, e.g. https://badges.example.edu; credential ids, status lists
 	// and issuer DIDs are built from it.
