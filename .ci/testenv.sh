@@ -136,6 +136,13 @@ install_all() {
   ensure_java
   ensure_npm_emulators
   ensure_local_kms
+  # --- shared/interop: the independent JavaScript verifiers (npm ci from its package-lock.json
+  # when node_modules is missing or the lock changed; a no-op otherwise) ----------------------
+  bash "$ROOT/shared/interop/js/install.sh" >"$TE/logs/interop-install.log" 2>&1 || {
+    tail -n 40 "$TE/logs/interop-install.log" >&2
+    die "installing shared/interop/js failed (log: .testenv/logs/interop-install.log)"
+  }
+  # --- end shared/interop ----------------------------------------------------------------------
   exec 9>&-
   find_node22
   find_dynamodb
