@@ -2,6 +2,7 @@ package jsonld
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -162,6 +163,28 @@ func (x *expander) pointer() string {
 func (x *expander) push(key string) { x.path = append(x.path, pathSeg{key: key, idx: -1}) }
 func (x *expander) pushIdx(i int)   { x.path = append(x.path, pathSeg{idx: i}) }
 func (x *expander) pop()            { x.path = x.path[:len(x.path)-1] }
+
+// locatedError is a JSON-LD syntax error (json-gold's kind) with where it was found.
+type locatedError struct {
+	path string
+	err  error
+}
+
+func (e *locatedError) Error() string { return "jsonld: " + e.err.Error() + " at " + e.path }
+func (e *locatedError) Unwrap() error { return e.err }
+
+// locate adds the current path to a json-gold style error the first time it passes by.
+func (x *expander) locate(err error) error {
+	var le *ld.JsonLdError
+	if err == nil || !errors.As(err, &le) {
+		return err
+	}
+	var loc *locatedError
+	if errors.As(err, &loc) {
+		return err
+	}
+	return &locatedError{path: x.pointer(), err: err}
+}
 
 func (x *expander) safeErr(code, detail string) error {
 	return &SafeModeError{Code: code, Path: x.pointer(), Detail: detail}
@@ -472,6 +495,7 @@ func (x *expander) expandObject(ctx *activeCtx, activeProp, expandedActiveProp s
 		skips := x.skips
 		x.push(key)
 		err = x.expandEntry(ctx, activeProp, expandedActiveProp, key, ep, value, out, inputTypeJSON, tsc)
+		err = x.locate(err)
 		x.pop()
 		if x.skips != skips {
 			out.skipped = true
@@ -677,7 +701,7 @@ func (x *expander) expandKeyword(ctx *activeCtx, key, ep string, value any, out 
 		}
 		if s != "ltr" && s != "rtl" {
 			// json-gold accepts any string; jsonld.js refuses anything else.
-			return ld.NewJsonLdError(ld.InvalidBaseDirection, "@direction must be one of 'ltr', 'rtl'")
+			return x.safeErr("invalid base direction", "@direction "+quote(s)+" is neither \"ltr\" nor \"rtl\"")
 		}
 		out.dir = s
 		out.hasDir = true
@@ -820,7 +844,7 @@ func (x *expander) checkNumber(f float64) error {
 		return fmt.Errorf("jsonld: number at %s is not finite", x.pointer())
 	}
 	if f == math.Trunc(f) && !int64Range(f) && math.Abs(f) < 1e21 {
-		return x.safeErr("unportable number", strconv.FormatFloat(f, 'g', -1, 64)+
+		return x.safeErr("unportable number", strconv.FormatFloat(f, 'f', -1, 64)+
 			" is an integer for JavaScript processors and a double for json-gold; write it as a string or keep it within 64 bits")
 	}
 	return nil

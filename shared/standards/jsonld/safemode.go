@@ -34,6 +34,10 @@ import (
 //	                     JavaScript and an xsd:double for json-gold
 //	unportable datatype: rdf:langString given as an explicit @type without a language
 //	protected term redefinition: a protected term set to null (json-gold allows it)
+//	colliding keywords:  two keys of one object aliasing @type (json-gold keeps one key's
+//	                     types, jsonld.js both)
+//	invalid base direction: an @direction other than "ltr" or "rtl" (json-gold accepts it,
+//	                     jsonld.js throws)
 
 // SafeModeError is a document refused by safe mode. It wraps ErrSafeMode.
 type SafeModeError struct {
