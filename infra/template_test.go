@@ -934,8 +934,8 @@ func TestViewerCountryOnlyOnTheBeacon(t *testing.T) {
 			continue
 		}
 		cfg := strings.ToLower(jsonString(orp.Properties))
-		if strings.Contains(cfg, "cloudfront-viewer-country") != (path == "/e") {
-			t.Errorf("%s: viewer country forwarded = %v", path, !(path == "/e"))
+		if forwarded := strings.Contains(cfg, "cloudfront-viewer-country"); forwarded != (path == "/e") {
+			t.Errorf("%s: viewer country forwarded = %v", path, forwarded)
 		}
 		if !strings.Contains(cfg, "x-forwarded-host") {
 			t.Errorf("%s: X-Forwarded-Host not forwarded", path)
