@@ -117,18 +117,18 @@ func (o Options) withDefaults() Options {
 
 // Codes of FileError, stable for API error bodies and tests.
 const (
-	CodeTooLarge      = "too_large"       // over MaxBytes, MaxRowBytes or the unzip limits
-	CodeTooManyRows   = "too_many_rows"   // over MaxRows
-	CodeMissingColumn = "missing_column"  // email or name missing from the header
-	CodeBadHeader     = "bad_header"      // no header, a column twice, header not UTF-8
-	CodeEmpty         = "empty"           // no header or no data rows
-	CodeEncoding      = "encoding"        // UTF-16 and other encodings that are not UTF-8
-	CodeFormat        = "unsupported"     // not CSV or XLSX: .xls, .xlsb, .ods, encrypted, unknown
-	CodeMacro         = "macro_enabled"   // .xlsm and friends
-	CodeZipBomb       = "zip_bomb"        // compression ratio or entry count out of bounds
-	CodeDamaged       = "damaged"         // a broken CSV quote or a broken workbook
-	CodeWorkbookError = "workbook_error"  // excelize refused the workbook
-	CodeInternal      = "internal_error"  // never expected; see parseXLSX
+	CodeTooLarge      = "too_large"      // over MaxBytes, MaxRowBytes or the unzip limits
+	CodeTooManyRows   = "too_many_rows"  // over MaxRows
+	CodeMissingColumn = "missing_column" // email or name missing from the header
+	CodeBadHeader     = "bad_header"     // no header, a column twice, header not UTF-8
+	CodeEmpty         = "empty"          // no header or no data rows
+	CodeEncoding      = "encoding"       // UTF-16 and other encodings that are not UTF-8
+	CodeFormat        = "unsupported"    // not CSV or XLSX: .xls, .xlsb, .ods, encrypted, unknown
+	CodeMacro         = "macro_enabled"  // .xlsm and friends
+	CodeZipBomb       = "zip_bomb"       // compression ratio or entry count out of bounds
+	CodeDamaged       = "damaged"        // a broken CSV quote or a broken workbook
+	CodeWorkbookError = "workbook_error" // excelize refused the workbook
+	CodeInternal      = "internal_error" // never expected; see parseXLSX
 )
 
 // FileError refuses (or, for a limit found mid-stream, stops) a whole file. Its message is
