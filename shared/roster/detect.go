@@ -21,6 +21,12 @@ func Detect(head []byte, filename string) (string, error) {
 		if bytes.Contains(head[:min(len(head), 128)], []byte("application/vnd.oasis.opendocument")) {
 			return "", fileErr(CodeFormat, "OpenDocument spreadsheets (.ods) are not accepted; save the file as .xlsx or as CSV UTF-8")
 		}
+		// The extension alone refuses a macro-enabled workbook: Excel decides by the name
+		// whether to run its macros, so such a file is refused even if its parts are clean.
+		switch ext {
+		case ".xlsm", ".xltm", ".xlam":
+			return "", fileErr(CodeMacro, errMacro)
+		}
 		return FormatXLSX, nil
 	}
 	if err := checkTextEncoding(head[:min(len(head), 4)]); err != nil {
