@@ -76,7 +76,7 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 	q.Log = o.Log
 	svc := &domain.Service{
 		Store: store, Signer: ks, Queue: q, Invalidator: domain.NopInvalidator{}, Clock: time.Now,
-		BaseURL: strings.TrimRight(o.BaseURL, "/"), Log: o.Log,
+		BaseURL: strings.TrimRight(o.BaseURL, "/"), Log: o.Log, Analytics: boltstore.NewAnalytics(store),
 	}
 	if o.AdminKey != "" {
 		svc.BootstrapKeyHash = domain.HashSecret(o.AdminKey)

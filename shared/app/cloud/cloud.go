@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/credence-oss/credence/shared/adapters/cfinvalidate"
 	"github.com/credence-oss/credence/shared/adapters/dynamostore"
 	"github.com/credence-oss/credence/shared/adapters/kmskeys"
 	"github.com/credence-oss/credence/shared/adapters/sqsqueue"
@@ -71,11 +72,13 @@ func FromEnv(ctx context.Context, log *slog.Logger) (*domain.Service, Env, error
 	if k, v, ok := strings.Cut(env.KMSKeyTag, "="); ok {
 		opts = append(opts, kmskeys.WithTags(map[string]string{k: v}))
 	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), env.Table)
 	svc := &domain.Service{
-		Store:            dynamostore.New(dynamodb.NewFromConfig(cfg), env.Table),
+		Store:            store,
+		Analytics:        dynamostore.NewAnalytics(store),
 		Signer:           kmskeys.New(kms.NewFromConfig(cfg), opts...),
 		Queue:            sqsqueue.New(sqs.NewFromConfig(cfg), map[string]string{domain.TopicIssue: env.IssueQueueURL, domain.TopicMail: env.MailQueueURL}),
-		Invalidator:      domain.NopInvalidator{},
+		Invalidator:      cfinvalidate.FromConfig(cfg, os.Getenv), // NopInvalidator without CREDENCE_DISTRIBUTION_ID
 		Clock:            time.Now,
 		BaseURL:          strings.TrimRight(env.BaseURL, "/"),
 		BootstrapKeyHash: env.AdminKeySHA256,
