@@ -80,13 +80,16 @@ func TestIssueVerifyRevoke(t *testing.T) {
 		}
 	}
 
-	e.must(200, "POST", "/v1/credentials/"+a.credential+"/suspend", e.admin, map[string]any{"reason": "under review"})
-	if r := e.verify(ldp); r.Valid || r.Status != verifier.StatusSuspended {
-		t.Fatalf("suspended credential: %s\n%s", r.Status, checkNames(r))
+	// By default a credential has one status entry, revocation, written as the single object
+	// the official OB 3.0 schema requires; it cannot be suspended.
+	if err := schema.Strict(schema.AchievementCredential, ldp); err != nil {
+		t.Fatalf("issued credential fails the strict OB 3.0 schema: %v", err)
 	}
-	e.must(200, "POST", "/v1/credentials/"+a.credential+"/reinstate", e.admin, map[string]any{"reason": "cleared"})
-	if r := e.verify(jwt); !r.Valid {
-		t.Fatalf("reinstated credential:\n%s", checkNames(r))
+	if st, ok := doc["credentialStatus"].(map[string]any); !ok || st["statusPurpose"] != "revocation" || st["type"] != "BitstringStatusListEntry" {
+		t.Fatalf("credentialStatus: %v", doc["credentialStatus"])
+	}
+	if st, out := e.do("POST", "/v1/credentials/"+a.credential+"/suspend", e.admin, map[string]any{"reason": "x"}); st != 409 || errCode(out) != "suspension_not_enabled" {
+		t.Fatalf("suspending a credential without a suspension entry: %d %v", st, out)
 	}
 	rec := e.must(200, "POST", "/v1/credentials/"+a.credential+"/revoke", e.admin, map[string]any{"reason": "issued in error"})
 	if rec["status"] != "revoked" || rec["statusReason"] != "issued in error" {
@@ -105,7 +108,7 @@ func TestIssueVerifyRevoke(t *testing.T) {
 	for _, ev := range audit {
 		actions = append(actions, ev.(map[string]any)["action"].(string))
 	}
-	if strings.Join(actions, ",") != "issue,suspend,reinstate,revoke" {
+	if strings.Join(actions, ",") != "issue,revoke" {
 		t.Fatalf("audit trail: %v", actions)
 	}
 
@@ -157,4 +160,71 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if err != nil || len(c.LDP) == 0 || c.JWT == "" {
 		t.Fatalf("credential after restart: %v", err)
 	}
+}
+
+// TestSuspensionOptIn: an issuer that asks for suspension gets credentials with two status
+// entries (valid VC 2.0, outside the OB 3.0 schema's single object) that can be suspended and
+// reinstated, each change re-signing the list and landing in the audit trail.
+func TestSuspensionOptIn(t *testing.T) {
+	e := newEnv(t)
+	iss := e.must(201, "POST", "/v1/issuers", e.admin, map[string]any{"name": "Beta", "url": "https://beta.example.edu",
+		"email": "reg@example.edu", "statusPurposes": []string{"suspension", "revocation"}})
+	if got := iss["statusPurposes"]; len(got.([]any)) != 2 || got.([]any)[0] != "revocation" {
+		t.Fatalf("statusPurposes: %v", got)
+	}
+	id := iss["id"].(string)
+	for _, bad := range []any{[]string{"suspension"}, []string{"revocation", "refresh"}} {
+		if st, out := e.do("PATCH", "/v1/issuers/"+id, e.admin, map[string]any{"statusPurposes": bad}); st != 422 || errCode(out) != "validation_failed" {
+			t.Fatalf("statusPurposes %v: %d %v", bad, st, out)
+		}
+	}
+	ach := e.must(201, "POST", "/v1/issuers/"+id+"/achievements", e.admin, map[string]any{"name": "Teamwork", "description": "Works well in teams.", "criteria": map[string]any{"narrative": "Nominated by peers."}})
+	cred := e.must(201, "POST", "/v1/issuers/"+id+"/credentials", e.admin, map[string]any{"achievementId": ach["id"], "recipient": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org"}})
+	cid := cred["id"].(string)
+	ldp := e.get("/c/" + cid + ".json")
+	jwt := e.get("/c/" + cid + ".jwt")
+	var doc map[string]any
+	if err := json.Unmarshal(ldp, &doc); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := doc["credentialStatus"].([]any)
+	if len(entries) != 2 || entries[0].(map[string]any)["statusPurpose"] != "revocation" || entries[1].(map[string]any)["statusPurpose"] != "suspension" {
+		t.Fatalf("credentialStatus: %v", doc["credentialStatus"])
+	}
+	e.must(200, "POST", "/v1/credentials/"+cid+"/suspend", e.admin, map[string]any{"reason": "under review"})
+	if r := e.verify(ldp); r.Valid || r.Status != verifier.StatusSuspended {
+		t.Fatalf("suspended credential: %s\n%s", r.Status, checkNames(r))
+	}
+	e.must(200, "POST", "/v1/credentials/"+cid+"/reinstate", e.admin, map[string]any{"reason": "cleared"})
+	if r := e.verify(jwt); !r.Valid {
+		t.Fatalf("reinstated credential:\n%s", checkNames(r))
+	}
+	e.must(200, "POST", "/v1/credentials/"+cid+"/suspend", e.admin, map[string]any{"reason": "again"})
+	e.must(200, "POST", "/v1/credentials/"+cid+"/revoke", e.admin, map[string]any{"reason": "issued in error"})
+	// Revoking a suspended credential lifts the suspension bit: the verdict is revoked.
+	if r := e.verify(ldp); r.Valid || r.Status != verifier.StatusRevoked {
+		t.Fatalf("revoked credential: %s\n%s", r.Status, checkNames(r))
+	}
+	audit := e.must(200, "GET", "/v1/credentials/"+cid+"/audit", e.admin, nil)["items"].([]any)
+	var actions []string
+	for _, ev := range audit {
+		actions = append(actions, ev.(map[string]any)["action"].(string))
+	}
+	if strings.Join(actions, ",") != "issue,suspend,reinstate,suspend,revoke" {
+		t.Fatalf("audit trail: %v", actions)
+	}
+
+	// Turning suspension off affects the next credential only.
+	e.must(200, "PATCH", "/v1/issuers/"+id, e.admin, map[string]any{"statusPurposes": []string{"revocation"}})
+	next := e.must(201, "POST", "/v1/issuers/"+id+"/credentials", e.admin, map[string]any{"achievementId": ach["id"], "recipient": map[string]any{"name": "Grace Hopper", "email": "grace@example.org"}})
+	if err := schema.Strict(schema.AchievementCredential, e.get("/c/"+next["id"].(string)+".json")); err != nil {
+		t.Fatalf("credential after opting out of suspension: %v", err)
+	}
+}
+
+// errCode is the machine-readable code of an error answer ("" when there is none).
+func errCode(out map[string]any) string {
+	errObj, _ := out["error"].(map[string]any)
+	code, _ := errObj["code"].(string)
+	return code
 }

@@ -240,10 +240,9 @@ func (s *Service) buildCredential(iss Issuer, ach Achievement, id, name, email, 
 		Issuer:            profile,
 		ValidFrom:         validFrom.Format(time.RFC3339),
 		CredentialSubject: &subject,
-		CredentialStatus: ob3.StatusEntries{
-			statusEntry(s.StatusListURL(iss.ID, listID, PurposeRevocation), PurposeRevocation, index),
-			statusEntry(s.StatusListURL(iss.ID, listID, PurposeSuspension), PurposeSuspension, index),
-		},
+	}
+	for _, purpose := range iss.Purposes() {
+		c.CredentialStatus = append(c.CredentialStatus, statusEntry(s.StatusListURL(iss.ID, listID, purpose), purpose, index))
 	}
 	if !validUntil.IsZero() {
 		c.ValidUntil = validUntil.Format(time.RFC3339)

@@ -54,6 +54,9 @@ type IssuerInput struct {
 	Description string        `json:"description,omitempty" validate:"max=4000"`
 	Image       string        `json:"image,omitempty" validate:"omitempty,http_url,max=2000"`
 	Branding    *BrandingData `json:"branding,omitempty"`
+	// StatusPurposes default to ["revocation"]; see Issuer.StatusPurposes for why suspension
+	// is opt-in.
+	StatusPurposes []string `json:"statusPurposes,omitempty" validate:"omitempty,max=2,dive,oneof=revocation suspension"`
 }
 
 // BrandingData is the branding part of an issuer request.
@@ -70,6 +73,8 @@ type IssuerPatch struct {
 	Description *string       `json:"description,omitempty" validate:"omitempty,max=4000"`
 	Image       *string       `json:"image,omitempty" validate:"omitempty,http_url,max=2000"`
 	Branding    *BrandingData `json:"branding,omitempty"`
+	// StatusPurposes apply to credentials issued from now on; issued ones keep their entries.
+	StatusPurposes []string `json:"statusPurposes,omitempty" validate:"omitempty,max=2,dive,oneof=revocation suspension"`
 }
 
 // CreateIssuer provisions an issuer: its two signing keys and its did:web identity. Admin only.
@@ -103,6 +108,9 @@ func (s *Service) CreateIssuer(ctx context.Context, p Principal, in IssuerInput)
 			return Issuer{}, err
 		}
 		iss.Branding = Branding(*in.Branding)
+	}
+	if iss.StatusPurposes, err = statusPurposes(in.StatusPurposes); err != nil {
+		return Issuer{}, err
 	}
 	if err := s.Store.CreateIssuer(ctx, iss); err != nil {
 		return Issuer{}, fmt.Errorf("create issuer: %w", err)
@@ -158,6 +166,11 @@ func (s *Service) UpdateIssuer(ctx context.Context, p Principal, id string, patc
 		}
 		iss.Branding = Branding(*patch.Branding)
 	}
+	if patch.StatusPurposes != nil {
+		if iss.StatusPurposes, err = statusPurposes(patch.StatusPurposes); err != nil {
+			return Issuer{}, err
+		}
+	}
 	iss.UpdatedAt = s.Clock().UTC()
 	if err := s.Store.UpdateIssuer(ctx, iss); err != nil {
 		return Issuer{}, storeErr(err, "issuer")
@@ -182,4 +195,23 @@ func unavailable(what string, err error) error {
 		return &Error{Kind: KindUnavailable, Code: "throttled", Message: what + ": the key service is busy; retry", Err: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// statusPurposes normalizes an issuer's status purposes: revocation is required (a credential
+// that cannot be revoked is not one a registrar can stand behind), suspension optional, in
+// that order; none given means revocation only.
+func statusPurposes(in []string) ([]string, error) {
+	var rev, susp bool
+	for _, p := range in {
+		rev = rev || p == PurposeRevocation
+		susp = susp || p == PurposeSuspension
+	}
+	if len(in) > 0 && !rev {
+		return nil, Invalid("validation_failed", "the request has invalid fields",
+			FieldError{Field: "statusPurposes", Message: "must include revocation"})
+	}
+	if susp {
+		return []string{PurposeRevocation, PurposeSuspension}, nil
+	}
+	return []string{PurposeRevocation}, nil
 }

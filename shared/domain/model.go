@@ -7,18 +7,32 @@ import (
 // Issuer is an institution (or one of its departments) that issues credentials. Its public
 // identity is did:web:{public host}:issuers:{ID}; its two keys sign every credential it issues.
 type Issuer struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	URL         string    `json:"url"`
-	Email       string    `json:"email"`
-	Description string    `json:"description,omitempty"`
-	Image       string    `json:"image,omitempty"`
-	Branding    Branding  `json:"branding"`
-	DID         string    `json:"did"`
-	EdKey       KeyRef    `json:"-"` // Ed25519: Data Integrity eddsa-rdfc-2022
-	RSAKey      KeyRef    `json:"-"` // RSA-2048: VC-JWT RS256
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	URL         string   `json:"url"`
+	Email       string   `json:"email"`
+	Description string   `json:"description,omitempty"`
+	Image       string   `json:"image,omitempty"`
+	Branding    Branding `json:"branding"`
+	DID         string   `json:"did"`
+	// StatusPurposes are the status lists every new credential gets an entry in: always
+	// "revocation", and "suspension" when the issuer opts in. OB 3.0 allows one credentialStatus
+	// (its JSON schema wants a single object), so a second entry makes the credential a valid VC
+	// 2.0 credential that fails the strict OB 3.0 schema: opt-in, not the default.
+	StatusPurposes []string  `json:"statusPurposes"`
+	EdKey          KeyRef    `json:"-"` // Ed25519: Data Integrity eddsa-rdfc-2022
+	RSAKey         KeyRef    `json:"-"` // RSA-2048: VC-JWT RS256
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+// Purposes are the status purposes of the issuer's new credentials. Issuers stored before
+// purposes were configurable have none recorded and get the default.
+func (i Issuer) Purposes() []string {
+	if len(i.StatusPurposes) == 0 {
+		return []string{PurposeRevocation}
+	}
+	return i.StatusPurposes
 }
 
 // Branding is how the issuer's pages and mails look.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,11 +76,17 @@ func (s *Service) ChangeStatus(ctx context.Context, p Principal, id, action, rea
 	var to Status
 	switch action {
 	case ActionRevoke:
+		if !slices.Contains(credentialPurposes(c), PurposeRevocation) {
+			return Credential{}, Conflict("revocation_not_enabled", "the credential has no revocation status entry")
+		}
 		if c.Status == StatusRevoked {
 			return Credential{}, Conflict("already_revoked", "the credential is already revoked")
 		}
 		to = StatusRevoked
 	case ActionSuspend:
+		if !slices.Contains(credentialPurposes(c), PurposeSuspension) {
+			return Credential{}, Conflict("suspension_not_enabled", "the credential has no suspension status entry, so it can be revoked but not suspended; issuers that want suspension set statusPurposes to [\"revocation\", \"suspension\"] for the credentials they issue next")
+		}
 		if c.Status != StatusActive {
 			return Credential{}, Conflict("not_active", "only an active credential can be suspended; it is "+string(c.Status))
 		}
@@ -110,15 +117,46 @@ func (s *Service) ChangeStatus(ctx context.Context, p Principal, id, action, rea
 	return updated, nil
 }
 
-// publishStatus sets the bits of c in the revocation and suspension lists to match status to.
+// publishStatus sets the bits of c in the status lists it has entries in to match status to.
 func (s *Service) publishStatus(ctx context.Context, c Credential, to Status) error {
 	want := map[string]bool{PurposeRevocation: to == StatusRevoked, PurposeSuspension: to == StatusSuspended}
-	for _, purpose := range []string{PurposeRevocation, PurposeSuspension} {
+	for _, purpose := range credentialPurposes(c) {
 		if err := s.setBit(ctx, c.IssuerID, c.StatusListID, purpose, c.StatusIndex, want[purpose]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// credentialPurposes reads the status purposes a credential was signed with from its
+// credentialStatus (an object or an array). Credentials stored without their documents (never
+// the case for GetCredential) fall back to the default.
+func credentialPurposes(c Credential) []string {
+	var doc struct {
+		Status json.RawMessage `json:"credentialStatus"`
+	}
+	if len(c.LDP) == 0 || json.Unmarshal(c.LDP, &doc) != nil {
+		return []string{PurposeRevocation}
+	}
+	var entries []struct {
+		Purpose string `json:"statusPurpose"`
+	}
+	if err := json.Unmarshal(doc.Status, &entries); err != nil {
+		entries = entries[:0]
+		var one struct {
+			Purpose string `json:"statusPurpose"`
+		}
+		if json.Unmarshal(doc.Status, &one) == nil {
+			entries = append(entries, one)
+		}
+	}
+	var out []string
+	for _, e := range entries {
+		if (e.Purpose == PurposeRevocation || e.Purpose == PurposeSuspension) && !slices.Contains(out, e.Purpose) {
+			out = append(out, e.Purpose)
+		}
+	}
+	return out
 }
 
 // setBit updates one list with optimistic locking, retrying when another change won.

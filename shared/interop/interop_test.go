@@ -345,8 +345,8 @@ func TestIndependentVerifiers(t *testing.T) {
 	}
 
 	l, j := both("issued")
-	expect(l, "ldp", true, "valid", "revocation=false, suspension=false")
-	expect(j, "jwt", true, "valid", "revocation=false, suspension=false")
+	expect(l, "ldp", true, "valid", "revocation=false")
+	expect(j, "jwt", true, "valid", "revocation=false")
 
 	t.Run("tampered", func(t *testing.T) {
 		// One changed character in the recipient's name must break the proof and the signature.
@@ -404,24 +404,56 @@ func TestIndependentVerifiers(t *testing.T) {
 		}
 	})
 
-	s.api(200, "POST", "/v1/credentials/"+credID+"/suspend", map[string]any{"reason": "under review"})
-	l, j = both("suspended")
-	expect(l, "ldp", true, "suspended", "revocation=false, suspension=true")
-	expect(j, "jwt", true, "suspended", "revocation=false, suspension=true")
-	if l.exit != 1 || j.exit != 1 {
-		t.Fatalf("a suspended credential must exit 1: ldp %d, jwt %d", l.exit, j.exit)
-	}
-
-	s.api(200, "POST", "/v1/credentials/"+credID+"/reinstate", map[string]any{"reason": "cleared"})
-	expect(verify(t, nodeBin, dir, "reinstated.jwt", jwt), "jwt", true, "valid", "revocation=false, suspension=false")
+	// A default credential has only a revocation entry (the single credentialStatus object the
+	// OB 3.0 schema requires), so it cannot be suspended.
+	s.api(409, "POST", "/v1/credentials/"+credID+"/suspend", map[string]any{"reason": "under review"})
 
 	s.api(200, "POST", "/v1/credentials/"+credID+"/revoke", map[string]any{"reason": "issued in error"})
 	l, j = both("revoked")
-	expect(l, "ldp", true, "revoked", "revocation=true, suspension=false")
-	expect(j, "jwt", true, "revoked", "revocation=true, suspension=false")
+	expect(l, "ldp", true, "revoked", "revocation=true")
+	expect(j, "jwt", true, "revoked", "revocation=true")
 	if l.exit != 1 || j.exit != 1 {
 		t.Fatalf("a revoked credential must exit 1: ldp %d, jwt %d", l.exit, j.exit)
 	}
+
+	t.Run("suspension opt-in", func(t *testing.T) {
+		// An issuer that opts into suspension issues two status entries: Digital Bazaar's stack
+		// checks both lists, and the official OB 3.0 schema refuses the array. This pins down
+		// why suspension is opt-in.
+		iss := s.api(201, "POST", "/v1/issuers", map[string]any{"name": "Suspending University", "url": "https://suspend.example.edu",
+			"email": "registrar@suspend.example.edu", "statusPurposes": []string{"revocation", "suspension"}})
+		id := str(t, iss, "id")
+		ach := s.api(201, "POST", "/v1/issuers/"+id+"/achievements", map[string]any{
+			"name": "Interoperability", "description": "Issued credentials others can verify.",
+			"criteria": map[string]any{"narrative": "Passed an independent verifier."},
+		})
+		cred := s.api(201, "POST", "/v1/issuers/"+id+"/credentials", map[string]any{
+			"achievementId": str(t, ach, "id"), "recipient": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org"},
+		})
+		cid := str(t, cred, "id")
+		ldp := s.get("/c/" + cid + ".json")
+		jwt := bytes.TrimSpace(s.get("/c/" + cid + ".jwt"))
+		look := func(step, bits string) {
+			t.Helper()
+			for _, r := range []result{verify(t, nodeBin, dir, "optin-"+step+".json", ldp), verify(t, nodeBin, dir, "optin-"+step+".jwt", jwt)} {
+				sc, _ := r.check("schema")
+				st, _ := r.check("status")
+				if r.Verified || sc.OK || !strings.Contains(sc.Message, "/credentialStatus must be object") || st.Message != bits {
+					t.Fatalf("%s: want the schema to refuse the status array and status %q:\n%s", step, bits, r.raw)
+				}
+				proof, _ := r.check("proof")
+				sig, _ := r.check("signature")
+				if !proof.OK && !sig.OK {
+					t.Fatalf("%s: the proof or signature must still verify:\n%s", step, r.raw)
+				}
+			}
+		}
+		look("issued", "revocation=false, suspension=false")
+		s.api(200, "POST", "/v1/credentials/"+cid+"/suspend", map[string]any{"reason": "under review"})
+		look("suspended", "revocation=false, suspension=true")
+		s.api(200, "POST", "/v1/credentials/"+cid+"/reinstate", map[string]any{"reason": "cleared"})
+		look("reinstated", "revocation=false, suspension=false")
+	})
 }
 
 // withPayload rewrites a compact JWS's payload with edit and signs the result with sign, or keeps

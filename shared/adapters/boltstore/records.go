@@ -21,6 +21,7 @@ type issuerRec struct {
 	PrimaryColor string    `json:"bc,omitempty"`
 	Logo         string    `json:"bl,omitempty"`
 	DID          string    `json:"did,omitempty"`
+	Purposes     []string  `json:"sp,omitempty"`
 	EdKey        string    `json:"ed,omitempty"`
 	RSAKey       string    `json:"rsa,omitempty"`
 	CreatedAt    time.Time `json:"ca"`
@@ -30,7 +31,7 @@ type issuerRec struct {
 func toIssuerRec(i domain.Issuer) issuerRec {
 	return issuerRec{
 		ID: i.ID, Name: i.Name, URL: i.URL, Email: i.Email, Description: i.Description, Image: i.Image,
-		PrimaryColor: i.Branding.PrimaryColor, Logo: i.Branding.Logo, DID: i.DID,
+		PrimaryColor: i.Branding.PrimaryColor, Logo: i.Branding.Logo, DID: i.DID, Purposes: i.StatusPurposes,
 		EdKey: string(i.EdKey), RSAKey: string(i.RSAKey), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
 	}
 }
@@ -38,7 +39,7 @@ func toIssuerRec(i domain.Issuer) issuerRec {
 func (r issuerRec) domain() domain.Issuer {
 	return domain.Issuer{
 		ID: r.ID, Name: r.Name, URL: r.URL, Email: r.Email, Description: r.Description, Image: r.Image,
-		Branding: domain.Branding{PrimaryColor: r.PrimaryColor, Logo: r.Logo}, DID: r.DID,
+		Branding: domain.Branding{PrimaryColor: r.PrimaryColor, Logo: r.Logo}, DID: r.DID, StatusPurposes: r.Purposes,
 		EdKey: domain.KeyRef(r.EdKey), RSAKey: domain.KeyRef(r.RSAKey), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

@@ -57,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -319,7 +320,7 @@ func issuerItem(iss domain.Issuer) (item, error) {
 		s("id", iss.ID).s("name", iss.Name).s("url", iss.URL).s("email", iss.Email).
 		s("description", iss.Description).s("image", iss.Image).
 		s("primaryColor", iss.Branding.PrimaryColor).s("logo", iss.Branding.Logo).s("did", iss.DID).
-		s("edKey", string(iss.EdKey)).s("rsaKey", string(iss.RSAKey)).
+		s("statusPurposes", strings.Join(iss.StatusPurposes, ",")).s("edKey", string(iss.EdKey)).s("rsaKey", string(iss.RSAKey)).
 		t("createdAt", iss.CreatedAt).t("updatedAt", iss.UpdatedAt).done()
 }
 
@@ -334,6 +335,9 @@ func issuerFrom(m item) (domain.Issuer, error) {
 	}
 	if d.err != nil {
 		return domain.Issuer{}, fmt.Errorf("decode issuer: %w", d.err)
+	}
+	if sp := d.s("statusPurposes"); sp != "" {
+		iss.StatusPurposes = strings.Split(sp, ",")
 	}
 	return iss, nil
 }
