@@ -36,6 +36,20 @@ type topic struct {
 	name    string
 	handler Handler
 	ch      chan message
+	opts    TopicOptions
+}
+
+// TopicOptions configure one topic, like the settings of one SQS queue and its event source
+// mapping. Zero fields take the Queue's defaults.
+type TopicOptions struct {
+	Workers     int           // concurrent handlers (the mapping's maximum concurrency)
+	MaxAttempts int           // deliveries before dead-lettering (maxReceiveCount)
+	Backoff     time.Duration // first redelivery delay, doubled per attempt
+	MaxBackoff  time.Duration // cap of the redelivery delay (default 30 s)
+	// DeadLetter is called once with a message that failed MaxAttempts times, before it is
+	// dropped: the consumer's last word on it (a bulk row recorded as failed). Its error is
+	// logged; the message is gone either way, as it would sit in a dead-letter queue.
+	DeadLetter func(ctx context.Context, body []byte, err error) error
 }
 
 type message struct {
@@ -51,11 +65,16 @@ func New() *Queue {
 
 // Subscribe sets the handler of a topic and starts `workers` consumers for it.
 func (q *Queue) Subscribe(name string, workers int, h Handler) {
+	q.SubscribeWith(name, TopicOptions{Workers: workers}, h)
+}
+
+// SubscribeWith sets the handler of a topic with its own retry and dead-letter settings.
+func (q *Queue) SubscribeWith(name string, o TopicOptions, h Handler) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	t := &topic{name: name, handler: h, ch: make(chan message, 1<<16)}
+	t := &topic{name: name, handler: h, ch: make(chan message, 1<<16), opts: o}
 	q.topics[name] = t
-	for i := 0; i < max(1, workers); i++ {
+	for i := 0; i < max(1, o.Workers); i++ {
 		go q.consume(t)
 	}
 }
@@ -110,8 +129,17 @@ func (q *Queue) deliver(t *topic, m message) {
 		q.inflight.Done()
 		return
 	}
-	if m.attempt >= q.MaxAttempts {
+	maxAttempts := q.MaxAttempts
+	if t.opts.MaxAttempts > 0 {
+		maxAttempts = t.opts.MaxAttempts
+	}
+	if m.attempt >= maxAttempts {
 		q.Log.Error("message failed every attempt; dead-lettered", "topic", t.name, "attempts", m.attempt, "err", err)
+		if t.opts.DeadLetter != nil {
+			if derr := safeCall(q.ctx, func(ctx context.Context, body []byte) error { return t.opts.DeadLetter(ctx, body, err) }, m.body); derr != nil {
+				q.Log.Error("dead-letter handler failed", "topic", t.name, "err", derr)
+			}
+		}
 		if q.DeadLetter != nil {
 			q.DeadLetter(t.name, m.body, err)
 		}
@@ -119,7 +147,14 @@ func (q *Queue) deliver(t *topic, m message) {
 		return
 	}
 	q.Log.Warn("message failed; will be delivered again", "topic", t.name, "attempt", m.attempt, "err", err)
-	backoff := q.Backoff * time.Duration(1<<min(m.attempt-1, 6))
+	backoff := q.Backoff
+	if t.opts.Backoff > 0 {
+		backoff = t.opts.Backoff
+	}
+	backoff *= time.Duration(1 << min(m.attempt-1, 16))
+	if ceiling := orDefault(t.opts.MaxBackoff, 30*time.Second); backoff > ceiling || backoff <= 0 {
+		backoff = ceiling
+	}
 	time.AfterFunc(backoff, func() {
 		select {
 		case t.ch <- m:
@@ -127,6 +162,13 @@ func (q *Queue) deliver(t *topic, m message) {
 			q.inflight.Done()
 		}
 	})
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func safeCall(ctx context.Context, h Handler, body []byte) (err error) {

@@ -69,3 +69,32 @@ func TestPublishErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestTopicOptionsDeadLetter checks that a topic's own attempt count and dead-letter callback
+// apply instead of the queue's, and that the callback sees the last error.
+func TestTopicOptionsDeadLetter(t *testing.T) {
+	q := New()
+	q.MaxAttempts = 10
+	var calls atomic.Int32
+	var dead atomic.Value
+	boom := errors.New("boom")
+	q.SubscribeWith("t", TopicOptions{Workers: 1, MaxAttempts: 2, Backoff: time.Millisecond,
+		DeadLetter: func(_ context.Context, body []byte, err error) error {
+			if !errors.Is(err, boom) {
+				t.Errorf("dead letter got %v, want boom", err)
+			}
+			dead.Store(string(body))
+			return nil
+		}}, func(context.Context, []byte) error { calls.Add(1); return boom })
+	if err := q.Publish(context.Background(), "t", []byte("row-7")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 || dead.Load() != "row-7" {
+		t.Fatalf("calls=%d dead=%v; want 2 attempts then the dead letter", calls.Load(), dead.Load())
+	}
+}
