@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,7 +171,17 @@ func (b *Bulk) GetJob(ctx context.Context, p Principal, id string) (Job, string,
 	return j, url, nil
 }
 
+// settle completes the job when its last row or mail has just been counted. It reads the job
+// first and writes only when the counters add up: every row and every mail ends here, and a
+// read costs far less than a conditional write in either store.
 func (b *Bulk) settle(ctx context.Context, jobID string) error {
+	cur, err := b.Jobs.GetJob(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("job %s: read: %w", jobID, err)
+	}
+	if cur.State != JobIssuing || !cur.Accounted() {
+		return nil
+	}
 	j, moved, err := b.Jobs.CompleteJob(ctx, jobID, b.now())
 	if err != nil {
 		return fmt.Errorf("job %s: complete: %w", jobID, err)
@@ -579,7 +590,30 @@ func (b *Bulk) IssueRow(ctx context.Context, m IssueRowMessage) error {
 
 // FailRow records a row that failed every delivery (the issue worker calls it on the last
 // one, before the row goes to the dead-letter queue).
+//
+// A row whose credential exists was issued: its deliveries failed after the store write (the
+// count or the mail message). It is counted as issued and, when it notifies, its mail is queued
+// once more; if even that fails the mail is counted as failed, so the job can still complete.
 func (b *Bulk) FailRow(ctx context.Context, m IssueRowMessage, cause error) error {
+	credID := DerivedID("job", m.SourceJobID, strconv.Itoa(m.Row))
+	if _, err := b.Svc.Store.GetCredential(ctx, credID); err == nil {
+		if _, err := b.Jobs.RecordRow(ctx, m.JobID, m.Row, RowIssued, credID, nil, b.now()); err != nil {
+			return fmt.Errorf("record issued row %d of job %s: %w", m.Row, m.JobID, err)
+		}
+		if m.Notify {
+			body, _ := json.Marshal(DeliveryMessage{CredentialID: credID, JobID: m.JobID, Row: m.Row})
+			if err := b.Svc.Queue.Publish(ctx, TopicMail, body); err != nil {
+				b.Svc.log(ctx).Warn("mail of a dead-lettered row could not be queued; counted as failed",
+					"jobId", m.JobID, "row", m.Row, "err", err)
+				return b.settleMail(ctx, DeliveryMessage{CredentialID: credID, JobID: m.JobID, Row: m.Row}, RowMailFailed)
+			}
+			return nil
+		}
+		return b.settle(ctx, m.JobID)
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("failed row %d of job %s: look up %s: %w", m.Row, m.JobID, credID, err)
+	}
+	b.Svc.log(ctx).Warn("row failed every delivery", "jobId", m.JobID, "row", m.Row, "err", cause)
 	msg := "could not be issued: " + cause.Error()
 	if KindOf(cause) == KindUnavailable {
 		msg = "could not be issued: the signing service stayed busy; redrive the dead-letter queue to retry"
@@ -644,6 +678,12 @@ func (b *Bulk) DeliverMail(ctx context.Context, m DeliveryMessage) error {
 			return b.settle(ctx, m.JobID)
 		}
 		if !claimed {
+			// The holder may have sent the mail and stopped before counting it: the credential
+			// then says so, and counting it here (once, by the row marker) finishes the row
+			// without waiting for the lease to run out.
+			if c.Mail.State == MailSent && !m.Resend {
+				return b.settleMail(ctx, m, RowMailSent)
+			}
 			return ErrMailBusy
 		}
 	}
