@@ -129,6 +129,27 @@ func (b *Bulk) CreateJob(ctx context.Context, p Principal, issuerID string, in J
 	return j, up, nil
 }
 
+// JobUpload returns a fresh upload URL for a job still waiting for its file: a client that
+// retries job creation with the same Idempotency-Key, or whose first URL ran out, gets the same
+// job and a URL that works. A job that has its file answers 409.
+func (b *Bulk) JobUpload(ctx context.Context, p Principal, id string) (Job, Upload, error) {
+	j, err := b.Jobs.GetJob(ctx, id)
+	if err != nil {
+		return Job{}, Upload{}, storeErr(err, "job")
+	}
+	if !p.CanAccess(j.IssuerID) {
+		return Job{}, Upload{}, NotFound("job")
+	}
+	if j.State != JobValidating || j.FileSHA256 != "" {
+		return Job{}, Upload{}, Conflict("job_started", "the job has its roster file already")
+	}
+	up, err := b.Blobs.PresignUpload(ctx, j.UploadKey, b.maxUpload(), orDuration(b.UploadTTL, 15*time.Minute))
+	if err != nil {
+		return Job{}, Upload{}, fmt.Errorf("job %s: upload URL: %w", id, err)
+	}
+	return j, up, nil
+}
+
 // RosterKey is the blob key a job's roster file is uploaded to.
 func RosterKey(jobID string) string { return "rosters/" + jobID }
 

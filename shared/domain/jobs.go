@@ -54,10 +54,12 @@ type Job struct {
 	// MailFailed: issued rows whose mail the mailer kept refusing.
 	MailFailed int `json:"mailFailed"`
 
-	Errors         []RowError `json:"errors"`
-	ErrorReportKey string     `json:"-"` // blob key of the full error report (CSV)
-	UploadKey      string     `json:"-"` // blob key of the roster file
-	FileSHA256     string     `json:"fileSha256,omitempty"`
+	Errors []RowError `json:"errors"`
+	// The blob keys are in the JSON because adapters may store the job as JSON; the API shows
+	// a view of the job, never these.
+	ErrorReportKey string `json:"errorReportKey,omitempty"` // blob key of the full error report (CSV)
+	UploadKey      string `json:"uploadKey,omitempty"`      // blob key of the roster file
+	FileSHA256     string `json:"fileSha256,omitempty"`
 	// SourceJobID is the first job of the same issuer that processed a byte-identical file for
 	// the same achievement; its (job, row) pairs name the credentials, so a re-upload finds the
 	// credentials it made instead of issuing them again. It equals ID for a first upload.
@@ -115,7 +117,7 @@ type JobValidation struct {
 // Suppression is an address the issuer no longer mails (it bounced or complained).
 type Suppression struct {
 	IssuerID string    `json:"issuerId"`
-	EmailKey string    `json:"-"` // EmailLookupKey(issuer, email)
+	EmailKey string    `json:"emailKey"` // EmailLookupKey(issuer, email)
 	Email    string    `json:"email"`
 	Reason   string    `json:"reason"` // bounced, complained
 	Detail   string    `json:"detail,omitempty"`
