@@ -95,10 +95,12 @@ func issuer(id string) domain.Issuer {
 		Image:       "https://" + id + ".example.edu/logo.png",
 		Branding:    domain.Branding{PrimaryColor: "#1a2b3c", Logo: "data:image/png;base64,iVBORw0KGgo="},
 		DID:         "did:web:badges.example.edu:issuers:" + id,
-		EdKey:       domain.KeyRef("arn:aws:kms:eu-central-1:111122223333:key/ed-" + id),
-		RSAKey:      domain.KeyRef("arn:aws:kms:eu-central-1:111122223333:key/rsa-" + id),
-		CreatedAt:   base,
-		UpdatedAt:   base.Add(time.Hour),
+		// Both purposes so that an adapter dropping either one fails the round trip.
+		StatusPurposes: []string{domain.PurposeRevocation, domain.PurposeSuspension},
+		EdKey:          domain.KeyRef("arn:aws:kms:eu-central-1:111122223333:key/ed-" + id),
+		RSAKey:         domain.KeyRef("arn:aws:kms:eu-central-1:111122223333:key/rsa-" + id),
+		CreatedAt:      base,
+		UpdatedAt:      base.Add(time.Hour),
 	}
 }
 
