@@ -20,13 +20,17 @@ import (
 
 // API serves /v1.
 type API struct {
-	svc *domain.Service
-	mux *http.ServeMux
+	svc  *domain.Service
+	bulk *domain.Bulk // nil: the job and resend routes answer 503
+	mux  *http.ServeMux
 }
 
 // New returns the admin API handler (without the logging middleware; wrap it with web.Middleware).
-func New(svc *domain.Service) *API {
+func New(svc *domain.Service, opts ...Option) *API {
 	a := &API{svc: svc, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(a)
+	}
 	a.routes()
 	return a
 }
@@ -58,6 +62,9 @@ var Routes = []Route{
 	{"POST", "/v1/keys"},
 	{"GET", "/v1/keys"},
 	{"POST", "/v1/keys/{keyId}/revoke"},
+	{"POST", "/v1/issuers/{issuerId}/jobs"},
+	{"GET", "/v1/jobs/{jobId}"},
+	{"POST", "/v1/credentials/{credentialId}/resend"},
 }
 
 func (a *API) routes() {
@@ -80,6 +87,9 @@ func (a *API) routes() {
 		"POST /v1/keys":                                             a.createKey,
 		"GET /v1/keys":                                              a.listKeys,
 		"POST /v1/keys/{keyId}/revoke":                              a.revokeKey,
+		"POST /v1/issuers/{issuerId}/jobs":                          a.createJob,
+		"GET /v1/jobs/{jobId}":                                      a.getJob,
+		"POST /v1/credentials/{credentialId}/resend":                a.resend,
 	}
 	for pattern, fn := range h {
 		a.mux.Handle(pattern, a.authenticated(fn))
