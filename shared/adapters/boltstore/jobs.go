@@ -1,0 +1,387 @@
+package boltstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/credence-oss/credence/shared/domain"
+)
+
+// The JobStore lives in the same file as the Store, in four buckets of its own:
+//
+//	bucket        key                                    value
+//	jobs          (jobID)                                job
+//	job_rows      (jobID, row)                           row marker (outcome, mail, lease)
+//	rosters       (issuerID, achievementID, sha256)      first jobID
+//	suppressions  (issuerID, emailKey)                   suppression
+//
+// Open creates them with the others. A row's marker and the job's counters change in one bbolt transaction, which is what makes
+// the counters exact: a redelivered row finds its marker and counts nothing.
+var (
+	bJobs         = []byte("jobs")
+	bJobRows      = []byte("job_rows")
+	bRosters      = []byte("rosters")
+	bSuppressions = []byte("suppressions")
+)
+
+var _ domain.JobStore = (*Store)(nil)
+
+type jobRec struct {
+	ID             string            `json:"id"`
+	IssuerID       string            `json:"iss"`
+	AchievementID  string            `json:"ach"`
+	Filename       string            `json:"fn,omitempty"`
+	Notify         bool              `json:"nt,omitempty"`
+	State          string            `json:"st"`
+	Total          int               `json:"t,omitempty"`
+	Issued         int               `json:"i,omitempty"`
+	Rejected       int               `json:"r,omitempty"`
+	Failed         int               `json:"f,omitempty"`
+	Mailed         int               `json:"m,omitempty"`
+	MailSuppressed int               `json:"ms,omitempty"`
+	MailFailed     int               `json:"mf,omitempty"`
+	Errors         []domain.RowError `json:"e,omitempty"`
+	ErrorReportKey string            `json:"rk,omitempty"`
+	UploadKey      string            `json:"uk,omitempty"`
+	FileSHA256     string            `json:"sha,omitempty"`
+	SourceJobID    string            `json:"src,omitempty"`
+	Message        string            `json:"msg,omitempty"`
+	CreatedAt      time.Time         `json:"ca"`
+	UpdatedAt      time.Time         `json:"ua"`
+}
+
+func toJobRec(j domain.Job) jobRec {
+	return jobRec{
+		ID: j.ID, IssuerID: j.IssuerID, AchievementID: j.AchievementID, Filename: j.Filename, Notify: j.Notify,
+		State: string(j.State), Total: j.Total, Issued: j.Issued, Rejected: j.Rejected, Failed: j.Failed,
+		Mailed: j.Mailed, MailSuppressed: j.MailSuppressed, MailFailed: j.MailFailed, Errors: capErrors(nil, j.Errors),
+		ErrorReportKey: j.ErrorReportKey, UploadKey: j.UploadKey, FileSHA256: j.FileSHA256, SourceJobID: j.SourceJobID,
+		Message: j.Message, CreatedAt: j.CreatedAt.UTC(), UpdatedAt: j.UpdatedAt.UTC(),
+	}
+}
+
+func (r jobRec) domain() domain.Job {
+	errs := make([]domain.RowError, len(r.Errors))
+	copy(errs, r.Errors)
+	return domain.Job{
+		ID: r.ID, IssuerID: r.IssuerID, AchievementID: r.AchievementID, Filename: r.Filename, Notify: r.Notify,
+		State: domain.JobState(r.State), Total: r.Total, Issued: r.Issued, Rejected: r.Rejected, Failed: r.Failed,
+		Mailed: r.Mailed, MailSuppressed: r.MailSuppressed, MailFailed: r.MailFailed, Errors: errs,
+		ErrorReportKey: r.ErrorReportKey, UploadKey: r.UploadKey, FileSHA256: r.FileSHA256, SourceJobID: r.SourceJobID,
+		Message: r.Message, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// capErrors appends add to errs while errs holds fewer than domain.MaxJobErrors.
+func capErrors(errs, add []domain.RowError) []domain.RowError {
+	room := domain.MaxJobErrors - len(errs)
+	if room <= 0 {
+		return errs
+	}
+	if len(add) > room {
+		add = add[:room]
+	}
+	return append(errs, add...)
+}
+
+type rowRec struct {
+	Outcome      string    `json:"o,omitempty"`
+	CredentialID string    `json:"c,omitempty"`
+	Mail         string    `json:"m,omitempty"`
+	LeaseUntil   time.Time `json:"l,omitzero"`
+}
+
+func rowKey(jobID string, row int) []byte { return tuple(jobID, strconv.Itoa(row)) }
+
+func checkRow(row int) error {
+	if row < 1 {
+		return fmt.Errorf("row %d: rows are numbered from 1", row)
+	}
+	return nil
+}
+
+// getRow reads a row's marker; a row nothing was recorded for yet is the zero marker.
+func getRow(tx *bolt.Tx, key []byte, what string) (rowRec, error) {
+	if tx.Bucket(bJobRows).Get(key) == nil {
+		return rowRec{}, nil
+	}
+	return get[rowRec](tx, bJobRows, key, what)
+}
+
+// changeJob reads a job, lets change edit it and writes it back unless change answers false.
+// change must not write: it runs before anything is written so that a batch can retry it.
+func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *bolt.Tx, r *jobRec) (bool, error)) error {
+	if err := checkID("job id", id); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k := tuple(id)
+		r, err := get[jobRec](tx, bJobs, k, what+" "+id)
+		if err != nil {
+			return err
+		}
+		write, err := change(tx, &r)
+		if err != nil || !write {
+			return err
+		}
+		return put(tx, bJobs, k, r, what+" "+id)
+	})
+}
+
+// CreateJob implements domain.JobStore.
+func (s *Store) CreateJob(ctx context.Context, j domain.Job) error {
+	if err := checkIDs("job id", j.ID, "issuer id", j.IssuerID); err != nil {
+		return fmt.Errorf("create job: %w", err)
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k := tuple(j.ID)
+		if exists(tx, bJobs, k) {
+			return fmt.Errorf("create job %s: %w", j.ID, domain.ErrConflict)
+		}
+		return put(tx, bJobs, k, toJobRec(j), "create job "+j.ID)
+	})
+}
+
+// GetJob implements domain.JobStore. bbolt reads are always consistent.
+func (s *Store) GetJob(ctx context.Context, id string) (domain.Job, error) {
+	var out domain.Job
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		r, err := get[jobRec](tx, bJobs, tuple(id), "job "+id)
+		out = r.domain()
+		return err
+	})
+	return out, err
+}
+
+// SetJobFile implements domain.JobStore.
+func (s *Store) SetJobFile(ctx context.Context, id, sha256, sourceJobID string) error {
+	return s.changeJob(ctx, id, "set file of job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
+		if r.State != string(domain.JobValidating) {
+			return false, fmt.Errorf("set file of job %s: it is %s: %w", id, r.State, domain.ErrConflict)
+		}
+		r.FileSHA256, r.SourceJobID = sha256, sourceJobID
+		return true, nil
+	})
+}
+
+// FinishValidation implements domain.JobStore.
+func (s *Store) FinishValidation(ctx context.Context, id string, v domain.JobValidation, at time.Time) (domain.Job, error) {
+	var out domain.Job
+	err := s.changeJob(ctx, id, "finish validation of job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
+		if r.State != string(domain.JobValidating) {
+			return false, fmt.Errorf("finish validation of job %s: it is %s: %w", id, r.State, domain.ErrConflict)
+		}
+		r.State, r.Total, r.Rejected = string(domain.JobIssuing), v.Total, r.Rejected+v.Rejected
+		r.Errors = capErrors(r.Errors, v.Errors)
+		r.ErrorReportKey, r.UpdatedAt = v.ErrorReportKey, at.UTC()
+		out = r.domain()
+		return true, nil
+	})
+	return out, err
+}
+
+// FailJob implements domain.JobStore.
+func (s *Store) FailJob(ctx context.Context, id, message string, at time.Time) error {
+	return s.changeJob(ctx, id, "fail job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
+		if r.State != string(domain.JobValidating) && r.State != string(domain.JobIssuing) {
+			return false, fmt.Errorf("fail job %s: it is %s: %w", id, r.State, domain.ErrConflict)
+		}
+		r.State, r.Message, r.UpdatedAt = string(domain.JobFailed), message, at.UTC()
+		return true, nil
+	})
+}
+
+// CompleteJob implements domain.JobStore.
+func (s *Store) CompleteJob(ctx context.Context, id string, at time.Time) (domain.Job, bool, error) {
+	var (
+		out   domain.Job
+		moved bool
+	)
+	err := s.changeJob(ctx, id, "complete job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
+		moved = false
+		if j := r.domain(); j.State != domain.JobIssuing || !j.Accounted() {
+			out = j
+			return false, nil
+		}
+		r.State, r.UpdatedAt = string(domain.JobDone), at.UTC()
+		out, moved = r.domain(), true
+		return true, nil
+	})
+	return out, moved, err
+}
+
+// RecordRow implements domain.JobStore.
+func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome domain.RowOutcome, credentialID string, rowErr *domain.RowError, at time.Time) (bool, error) {
+	switch outcome {
+	case domain.RowIssued, domain.RowRejected, domain.RowFailed:
+	default:
+		return false, fmt.Errorf("record row %d of job %s: unknown outcome %q", row, jobID, outcome)
+	}
+	if err := checkRow(row); err != nil {
+		return false, fmt.Errorf("record row of job %s: %w", jobID, err)
+	}
+	var changed bool
+	err := s.changeJob(ctx, jobID, "record row of job", func(tx *bolt.Tx, r *jobRec) (bool, error) {
+		changed = false
+		k := rowKey(jobID, row)
+		m, err := getRow(tx, k, fmt.Sprintf("row %d of job %s", row, jobID))
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case m.Outcome == "":
+		case m.Outcome == string(domain.RowFailed) && outcome == domain.RowIssued:
+			r.Failed--
+		default:
+			return false, nil // a redelivery, or a final row
+		}
+		switch outcome {
+		case domain.RowIssued:
+			r.Issued++
+		case domain.RowRejected:
+			r.Rejected++
+		case domain.RowFailed:
+			r.Failed++
+		}
+		if rowErr != nil && outcome != domain.RowIssued {
+			r.Errors = capErrors(r.Errors, []domain.RowError{*rowErr})
+		}
+		m.Outcome, m.CredentialID = string(outcome), credentialID
+		if err := put(tx, bJobRows, k, m, fmt.Sprintf("record row %d of job %s", row, jobID)); err != nil {
+			return false, err
+		}
+		changed = true
+		return true, nil
+	})
+	return changed, err
+}
+
+// ClaimRowMail implements domain.JobStore.
+func (s *Store) ClaimRowMail(ctx context.Context, jobID string, row int, now, until time.Time) (claimed, settled bool, err error) {
+	if err := checkID("job id", jobID); err != nil {
+		return false, false, fmt.Errorf("claim mail: %w", err)
+	}
+	if err := checkRow(row); err != nil {
+		return false, false, fmt.Errorf("claim mail of job %s: %w", jobID, err)
+	}
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		claimed, settled = false, false
+		k := rowKey(jobID, row)
+		what := fmt.Sprintf("claim mail of row %d of job %s", row, jobID)
+		m, err := getRow(tx, k, what)
+		if err != nil {
+			return err
+		}
+		if m.Mail != "" {
+			settled = true
+			return nil
+		}
+		if now.Before(m.LeaseUntil) {
+			return nil
+		}
+		m.LeaseUntil = until.UTC()
+		if err := put(tx, bJobRows, k, m, what); err != nil {
+			return err
+		}
+		claimed = true
+		return nil
+	})
+	return claimed, settled, err
+}
+
+// RecordRowMail implements domain.JobStore.
+func (s *Store) RecordRowMail(ctx context.Context, jobID string, row int, outcome domain.MailOutcome, at time.Time) (bool, error) {
+	switch outcome {
+	case domain.RowMailSent, domain.RowMailSuppressed, domain.RowMailFailed:
+	default:
+		return false, fmt.Errorf("record mail of row %d of job %s: unknown outcome %q", row, jobID, outcome)
+	}
+	if err := checkRow(row); err != nil {
+		return false, fmt.Errorf("record mail of job %s: %w", jobID, err)
+	}
+	var changed bool
+	err := s.changeJob(ctx, jobID, "record mail of job", func(tx *bolt.Tx, r *jobRec) (bool, error) {
+		changed = false
+		k := rowKey(jobID, row)
+		what := fmt.Sprintf("record mail of row %d of job %s", row, jobID)
+		m, err := getRow(tx, k, what)
+		if err != nil || m.Mail != "" {
+			return false, err
+		}
+		switch outcome {
+		case domain.RowMailSent:
+			r.Mailed++
+		case domain.RowMailSuppressed:
+			r.MailSuppressed++
+		case domain.RowMailFailed:
+			r.MailFailed++
+		}
+		m.Mail, m.LeaseUntil = string(outcome), time.Time{}
+		if err := put(tx, bJobRows, k, m, what); err != nil {
+			return false, err
+		}
+		changed = true
+		return true, nil
+	})
+	return changed, err
+}
+
+// ClaimRoster implements domain.JobStore.
+func (s *Store) ClaimRoster(ctx context.Context, issuerID, achievementID, sha256, jobID string) (string, error) {
+	if err := checkIDs("issuer id", issuerID, "achievement id", achievementID, "file hash", sha256, "job id", jobID); err != nil {
+		return "", fmt.Errorf("claim roster: %w", err)
+	}
+	var first string
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		k := tuple(issuerID, achievementID, sha256)
+		b := tx.Bucket(bRosters)
+		if v := b.Get(k); v != nil {
+			first = string(v)
+			return nil
+		}
+		first = jobID
+		if err := b.Put(k, []byte(jobID)); err != nil {
+			return fmt.Errorf("claim roster %s for job %s: %w", sha256, jobID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return first, nil
+}
+
+type suppressionRec struct {
+	IssuerID string    `json:"iss"`
+	EmailKey string    `json:"k"`
+	Email    string    `json:"e,omitempty"`
+	Reason   string    `json:"r,omitempty"`
+	Detail   string    `json:"d,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Suppress implements domain.JobStore.
+func (s *Store) Suppress(ctx context.Context, sup domain.Suppression) error {
+	if err := checkIDs("issuer id", sup.IssuerID, "e-mail key", sup.EmailKey); err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	rec := suppressionRec{IssuerID: sup.IssuerID, EmailKey: sup.EmailKey, Email: sup.Email, Reason: sup.Reason, Detail: sup.Detail, At: sup.At.UTC()}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return put(tx, bSuppressions, tuple(sup.IssuerID, sup.EmailKey), rec, "suppress an address of issuer "+sup.IssuerID)
+	})
+}
+
+// GetSuppression implements domain.JobStore.
+func (s *Store) GetSuppression(ctx context.Context, issuerID, emailKey string) (domain.Suppression, error) {
+	var out domain.Suppression
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		r, err := get[suppressionRec](tx, bSuppressions, tuple(issuerID, emailKey), "suppression of issuer "+issuerID)
+		out = domain.Suppression{IssuerID: r.IssuerID, EmailKey: r.EmailKey, Email: r.Email, Reason: r.Reason, Detail: r.Detail, At: r.At.UTC()}
+		return err
+	})
+	return out, err
+}
