@@ -30,6 +30,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "verify":
 		return verify(args[1:], stdin, stdout, stderr)
+	case "roster":
+		return roster(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return exitOK
