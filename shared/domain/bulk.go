@@ -528,6 +528,17 @@ func (b *Bulk) ProcessRoster(ctx context.Context, key string) error {
 	return b.settle(ctx, j.ID)
 }
 
+// FailRoster gives up on a roster file whose every delivery failed (the roster worker calls it
+// on the last one): the job fails with a message instead of waiting for its file forever.
+func (b *Bulk) FailRoster(ctx context.Context, key string, cause error) error {
+	id := JobIDFromKey(key)
+	if id == "" {
+		return nil
+	}
+	b.Svc.log(ctx).Error("roster failed every delivery", "jobId", id, "err", cause)
+	return b.failJob(ctx, id, "the file could not be processed; upload it again in a new job")
+}
+
 func (b *Bulk) failJob(ctx context.Context, id, msg string) error {
 	b.Svc.log(ctx).Warn("job failed", "jobId", id, "reason", msg)
 	if err := b.Jobs.FailJob(ctx, id, msg, b.now()); err != nil && !errors.Is(err, ErrConflict) {
