@@ -12,15 +12,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/credence-oss/credence/shared/adapters/boltstore"
 	"github.com/credence-oss/credence/shared/adapters/emlmailer"
+	"github.com/credence-oss/credence/shared/adapters/localblobs"
 	"github.com/credence-oss/credence/shared/adapters/localkeys"
 	"github.com/credence-oss/credence/shared/adapters/memqueue"
 	"github.com/credence-oss/credence/shared/api"
 	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/site"
 	"github.com/credence-oss/credence/shared/web"
 )
@@ -34,6 +37,8 @@ type Local struct {
 	Queue   *memqueue.Queue
 	Mailer  *emlmailer.Mailer
 	Mailing domain.Mailing
+	Blobs   *localblobs.Store
+	Bulk    *domain.Bulk
 	Handler http.Handler
 	Log     *slog.Logger
 }
@@ -83,16 +88,82 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 	}
 	l := &Local{Dir: o.Dir, Service: svc, Store: store, Keys: ks, Queue: q, Mailer: mailer, Log: o.Log,
 		Mailing: domain.Mailing{Mailer: mailer, From: o.MailFrom}}
-	q.Subscribe(domain.TopicMail, 2, func(ctx context.Context, body []byte) error {
-		var msg domain.MailMessage
-		if err := json.Unmarshal(body, &msg); err != nil {
-			o.Log.Error("dropping malformed mail message", "err", err)
+	blobs, err := localblobs.Open(filepath.Join(o.Dir, "blobs"), svc.BaseURL)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open blobs: %w", err)
+	}
+	blobs.Log = o.Log
+	l.Blobs = blobs
+	l.Bulk = &domain.Bulk{
+		Svc: svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: roster.Report,
+		Mailing: l.Mailing, MailLease: localMailLease,
+	}
+	blobs.OnUpload = func(ctx context.Context, key string) {
+		if err := q.Publish(ctx, domain.TopicRoster, []byte(key)); err != nil {
+			o.Log.Error("roster upload event lost", "key", key, "jobId", domain.JobIDFromKey(key), "err", err)
+		}
+	}
+	l.subscribe()
+	pub := http.NewServeMux()
+	pub.Handle(localblobs.UploadPath, blobs.Handler())
+	pub.Handle(localblobs.DownloadPath, blobs.Handler())
+	pub.Handle("/", site.New(svc))
+	l.Handler = Router(api.New(svc, api.WithBulk(l.Bulk)), pub, o.Log)
+	return l, nil
+}
+
+// localMailLease is how long a mail worker holds a bulk row's mail. The mail topic's retries
+// below span longer than it, so a delivery that stopped while holding it is retried after it
+// runs out, not dropped (the same must hold for the SQS mail queue's visibility timeout times
+// its maxReceiveCount).
+const localMailLease = 5 * time.Second
+
+// subscribe starts the workers: the roster, issue and mail topics as SQS queues with their
+// event source mappings and dead-letter queues on AWS. Every topic is at least once; a
+// message that fails every delivery is handed to the domain's Fail* so its job can finish.
+func (l *Local) subscribe() {
+	b, log := l.Bulk, l.Log
+	workers := max(2, runtime.GOMAXPROCS(0)*2)
+	l.Queue.SubscribeWith(domain.TopicRoster, memqueue.TopicOptions{Workers: 1, MaxAttempts: 3,
+		DeadLetter: func(ctx context.Context, body []byte, err error) error {
+			return b.FailRoster(ctx, string(body), err)
+		}}, func(ctx context.Context, body []byte) error {
+		return b.ProcessRoster(ctx, string(body))
+	})
+	l.Queue.SubscribeWith(domain.TopicIssue, memqueue.TopicOptions{Workers: workers, MaxAttempts: 5,
+		DeadLetter: func(ctx context.Context, body []byte, err error) error {
+			m, derr := domain.DecodeIssueRow(body)
+			if derr != nil {
+				return derr
+			}
+			return b.FailRow(ctx, m, err)
+		}}, func(ctx context.Context, body []byte) error {
+		m, err := domain.DecodeIssueRow(body)
+		if err != nil {
+			log.Error("dropping malformed issue message", "err", err)
 			return nil
 		}
-		return svc.SendMail(ctx, l.Mailing, msg)
+		return b.IssueRow(ctx, m)
 	})
-	l.Handler = Router(api.New(svc), site.New(svc), o.Log)
-	return l, nil
+	// One consumer for single and bulk mail: DeliveryMessage reads MailMessage bodies too, and
+	// DeliverMail adds suppression and per-row counting to what Service.SendMail does.
+	l.Queue.SubscribeWith(domain.TopicMail, memqueue.TopicOptions{Workers: workers, MaxAttempts: 8,
+		Backoff: 250 * time.Millisecond, MaxBackoff: localMailLease,
+		DeadLetter: func(ctx context.Context, body []byte, err error) error {
+			m, derr := domain.DecodeDelivery(body)
+			if derr != nil {
+				return derr
+			}
+			return b.FailMail(ctx, m, err)
+		}}, func(ctx context.Context, body []byte) error {
+		m, err := domain.DecodeDelivery(body)
+		if err != nil {
+			log.Error("dropping malformed mail message", "err", err)
+			return nil
+		}
+		return b.DeliverMail(ctx, m)
+	})
 }
 
 // Router puts the admin API under /v1/ and the public site everywhere else, as API Gateway and
