@@ -42,6 +42,8 @@ func New(svc *domain.Service) *Site {
 	s.mux.HandleFunc("GET /issuers/{issuerId}/did.json", s.didDocument)
 	s.mux.HandleFunc("GET /issuers/{issuerId}", s.issuer)
 	s.mux.HandleFunc("GET /status/{issuerId}/{listId}", s.statusList)
+	s.mux.HandleFunc("GET /assets/{name}", s.asset)
+	s.registerVerifyTool()
 	return s
 }
 
@@ -92,6 +94,12 @@ func (s *Site) credential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch ext {
+	case "":
+		s.page(w, r, id)
+		return
+	case "png", "svg":
+		s.badge(w, r, id, ext)
+		return
 	case "json", "jwt":
 	default:
 		notFound(w, r, "credential")
@@ -124,11 +132,16 @@ func (s *Site) didDocument(w http.ResponseWriter, r *http.Request) {
 	serve(w, r, "application/did+json", CacheMedium, body)
 }
 
-// issuer serves the issuer's public OB 3.0 Profile as JSON.
+// issuer serves the issuer's public OB 3.0 Profile as JSON, or as a page to a browser.
 func (s *Site) issuer(w http.ResponseWriter, r *http.Request) {
 	iss, err := s.svc.PublicIssuer(r.Context(), r.PathValue("issuerId"))
 	if err != nil {
 		s.fail(w, r, err, "issuer")
+		return
+	}
+	w.Header().Set("Vary", "Accept")
+	if acceptsHTML(r) {
+		s.issuerHTML(w, r, iss)
 		return
 	}
 	profile := map[string]any{
