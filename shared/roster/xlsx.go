@@ -32,7 +32,17 @@ const (
 	maxRatio      = 200
 	ratioMinBytes = 1 << 20 // small parts may compress well without harm
 	maxSmallPart  = 8 << 20 // content types, relationships, workbook.xml
+	// maxRowCells bounds the cells of one worksheet row. A roster needs 8 columns; exports
+	// from student systems bring a few dozen more. With rowXMLLimit it bounds what one row
+	// can cost in memory: cells times the largest shared string, 32 MiB at the defaults.
+	maxRowCells = 256
 )
+
+// rowXMLLimit bounds the XML of one row and of one shared string: twice the row limit, for
+// markup, escaping and formatting runs, plus room for the cell tags.
+func rowXMLLimit(opts Options) int {
+	return 2*opts.MaxRowBytes + maxRowCells*64
+}
 
 const (
 	errLegacyXLS = "legacy Excel 97-2003 workbooks (.xls) and password-protected workbooks are not accepted; save the file as .xlsx (without a password) or as CSV UTF-8"
@@ -269,12 +279,33 @@ func inspectXLSX(r io.ReaderAt, size int64, opts Options) (*workbookInfo, error)
 		return nil, fileErr(CodeDamaged, "the first worksheet cannot be unpacked: %v", err)
 	}
 	defer rc.Close()
-	info.rows, info.lastRow, err = scanSheetRows(rc)
+	scan, err := scanXML(rc, "row", "c")
 	if err != nil {
 		return nil, fileErr(CodeDamaged, "the first worksheet cannot be unpacked: %v", err)
 	}
+	info.rows, info.lastRow = scan.count, scan.last
 	if info.rows > opts.MaxRows+1 { // + the header
 		return nil, fileErr(CodeTooManyRows, "the roster has more than %d rows; split it into smaller files", opts.MaxRows)
+	}
+	if scan.maxChildren > maxRowCells {
+		return nil, &FileError{Code: CodeTooLarge, Row: scan.maxChildrenAt, Msg: fmt.Sprintf("the row has %d cells; at most %d are accepted", scan.maxChildren, maxRowCells)}
+	}
+	if limit := rowXMLLimit(opts); scan.maxBytes > limit {
+		return nil, &FileError{Code: CodeTooLarge, Row: scan.maxBytesAt, Msg: fmt.Sprintf("the row takes %s in the workbook; at most %s are accepted", humanBytes(int64(scan.maxBytes)), humanBytes(int64(limit)))}
+	}
+	if sst := parts["xl/sharedstrings.xml"]; sst != nil {
+		rc, err := sst.Open()
+		if err != nil {
+			return nil, fileErr(CodeDamaged, "the shared strings cannot be unpacked: %v", err)
+		}
+		defer rc.Close()
+		scan, err := scanXML(rc, "si", "")
+		if err != nil {
+			return nil, fileErr(CodeDamaged, "the shared strings cannot be unpacked: %v", err)
+		}
+		if limit := rowXMLLimit(opts); scan.maxBytes > limit {
+			return nil, fileErr(CodeTooLarge, "a text in the workbook takes %s; at most %s are accepted", humanBytes(int64(scan.maxBytes)), humanBytes(int64(limit)))
+		}
 	}
 	return info, nil
 }
@@ -328,46 +359,99 @@ func readXMLPart(parts map[string]*zip.File, name string, v any) error {
 	return nil
 }
 
-// scanSheetRows counts the <row> elements of a worksheet and finds the number of the last,
-// with a byte scan that costs a fraction of parsing the XML.
-func scanSheetRows(r io.Reader) (count, last int, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// xmlScan is what a byte scan of a worksheet (elements "row", children "c") or of the shared
+// strings (elements "si") found.
+type xmlScan struct {
+	count, last int // elements, and the number of the last (its r attribute, or its position)
+	// The largest element in bytes and in children, with the number of the element.
+	maxBytes, maxBytesAt       int
+	maxChildren, maxChildrenAt int
+}
+
+// scanXML walks the elements named elem (in any namespace) with a byte scan that costs a
+// fraction of parsing the XML, measuring each one. The measures bound what excelize will
+// allocate for one row: it builds all the cells of a row at once, and it copies a shared
+// string out of its temporary file for every cell that refers to it.
+func scanXML(r io.Reader, elem, child string) (xmlScan, error) {
+	var (
+		s         xmlScan
+		br        = bufio.NewReaderSize(r, 64<<10)
+		pos       int // bytes consumed
+		open      = false
+		start     int
+		num, kids int
+	)
+	closeElem := func(end int) {
+		if !open {
+			return
+		}
+		open = false
+		if n := end - start; n > s.maxBytes {
+			s.maxBytes, s.maxBytesAt = n, num
+		}
+		if kids > s.maxChildren {
+			s.maxChildren, s.maxChildrenAt = kids, num
+		}
+	}
 	for {
-		if _, err := br.ReadSlice('<'); err != nil {
+		chunk, err := br.ReadSlice('<')
+		pos += len(chunk)
+		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
 			}
 			if errors.Is(err, io.EOF) {
-				return count, last, nil
+				closeElem(pos)
+				return s, nil
 			}
-			return 0, 0, err
+			return xmlScan{}, err
 		}
-		name, _ := br.Peek(16)
-		end := bytes.IndexAny(name, " \t\r\n/>")
+		peek, _ := br.Peek(32)
+		tagEnd := pos + bytes.IndexByte(peek, '>') + 1 // where a closing tag ends
+		closing := len(peek) > 0 && peek[0] == '/'
+		if closing {
+			peek = peek[1:]
+		}
+		end := bytes.IndexAny(peek, " \t\r\n/>")
 		if end < 0 {
 			continue
 		}
-		name = name[:end]
+		name := peek[:end]
 		if i := bytes.IndexByte(name, ':'); i >= 0 {
 			name = name[i+1:]
 		}
-		if string(name) != "row" {
+		switch {
+		case string(name) == child && !closing && open:
+			kids++
+			continue
+		case string(name) != elem:
+			continue
+		case closing:
+			closeElem(tagEnd)
 			continue
 		}
-		count++
+		closeElem(pos - 1)
+		open, start, kids = true, pos-1, 0
+		s.count++
 		tag, err := br.ReadSlice('>')
+		pos += len(tag)
 		n, ok := rowNumber(tag)
 		for errors.Is(err, bufio.ErrBufferFull) { // a tag over 64 KiB: not a real row, skip it
-			_, err = br.ReadSlice('>')
+			tag, err = br.ReadSlice('>')
+			pos += len(tag)
 			ok = false
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return 0, 0, err
+			return xmlScan{}, err
 		}
 		if ok {
-			last = n
+			s.last = n
 		} else {
-			last++
+			s.last++
+		}
+		num = s.last
+		if len(tag) >= 2 && tag[len(tag)-2] == '/' {
+			closeElem(pos) // <row r="7"/>
 		}
 	}
 }

@@ -404,3 +404,67 @@ func TestParserDetectsTheFormat(t *testing.T) {
 		})
 	}
 }
+
+// What excelize would allocate for one row is bounded before it reads any: the number of
+// cells, the XML of the row and the size of a shared string (copied for every cell using it).
+func TestXLSXRowCostLimits(t *testing.T) {
+	t.Run("too many cells", func(t *testing.T) {
+		wide := make([]any, maxRowCells+1)
+		for i := range wide {
+			wide[i] = "x"
+		}
+		data := makeXLSX(t, [][]any{{"email", "name"}, {"a@example.org", "A"}, wide}, nil)
+		fe := wantCode(t, parseBytes(t, data, FormatXLSX, Options{}).err, CodeTooLarge)
+		if fe.Row != 3 {
+			t.Fatalf("error %+v", fe)
+		}
+	})
+	t.Run("huge shared string", func(t *testing.T) {
+		// excelize cuts cell text to Excel's 32,767 characters, so the part is written here.
+		data := makeXLSX(t, [][]any{{"email", "name", "evidenceNarrative"}, {"a@example.org", "A", "short"}}, nil)
+		sst := string(partOf(t, data, "xl/sharedStrings.xml"))
+		if !strings.Contains(sst, "<t>short</t>") {
+			t.Fatalf("excelize no longer writes shared strings: %s", sst)
+		}
+		sst = strings.Replace(sst, "<t>short</t>", "<t>"+strings.Repeat("n", 200<<10)+"</t>", 1)
+		data = rezip(t, data, map[string][]byte{"xl/sharedStrings.xml": []byte(sst)}, nil)
+		fe := wantCode(t, parseBytes(t, data, FormatXLSX, Options{}).err, CodeTooLarge)
+		if !strings.Contains(fe.Msg, "a text in the workbook") {
+			t.Fatalf("error %+v", fe)
+		}
+	})
+	t.Run("huge inline row", func(t *testing.T) {
+		data := makeXLSX(t, [][]any{{"email", "name"}, {"a@example.org", "A"}, {"b@example.org", "B"}}, nil)
+		sheet := string(partOf(t, data, "xl/worksheets/sheet1.xml"))
+		i := strings.Index(sheet, `<row r="3"`)
+		big := `<row r="3"><c r="A3" t="inlineStr"><is><t>` + strings.Repeat("n", 300<<10) + `</t></is></c></row>`
+		sheet = sheet[:i] + big + sheet[strings.Index(sheet[i:], "</row>")+i+len("</row>"):]
+		res := parseBytes(t, rezip(t, data, map[string][]byte{"xl/worksheets/sheet1.xml": []byte(sheet)}, nil), FormatXLSX, Options{})
+		fe := wantCode(t, res.err, CodeTooLarge)
+		if fe.Row != 3 || len(res.rows) != 0 {
+			t.Fatalf("error %+v, %d rows", fe, len(res.rows))
+		}
+	})
+	t.Run("a real roster with a long narrative passes", func(t *testing.T) {
+		data := makeXLSX(t, [][]any{{"email", "name", "evidenceNarrative"}, {"a@example.org", "A", strings.Repeat("né ", 3000)}}, nil)
+		res := parseBytes(t, data, FormatXLSX, Options{})
+		if res.err != nil || len(res.rows) != 1 {
+			t.Fatalf("err %v rows %d rejects %+v", res.err, len(res.rows), res.errs)
+		}
+	})
+}
+
+func TestScanXML(t *testing.T) {
+	sheet := `<worksheet><sheetData><row r="1"><c r="A1"/><c r="B1"/></row><x:row r="4" spans="1:3">` +
+		`<x:c/><x:c/><x:c/></x:row><row/><row r="9"/></sheetData></worksheet>`
+	s, err := scanXML(strings.NewReader(sheet), "row", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.count != 4 || s.last != 9 || s.maxChildren != 3 || s.maxChildrenAt != 4 {
+		t.Fatalf("%+v", s)
+	}
+	if want := len(`<x:row r="4" spans="1:3"><x:c/><x:c/><x:c/></x:row>`); s.maxBytes != want || s.maxBytesAt != 4 {
+		t.Fatalf("largest row %d bytes at %d, want %d at 4", s.maxBytes, s.maxBytesAt, want)
+	}
+}
