@@ -50,7 +50,7 @@ const (
 
 // Candidate font sizes, largest first; the first at which the text fits unbroken wins.
 var (
-	titleSizes  = []float64{50, 44, 38, 33, 28}
+	titleSizes  = []float64{50, 44, 38, 33, 29, 25}
 	typeSizes   = []float64{24, 20, 17}
 	issuerSizes = []float64{27, 23, 19}
 )
