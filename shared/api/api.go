@@ -65,6 +65,7 @@ var Routes = []Route{
 	{"POST", "/v1/issuers/{issuerId}/jobs"},
 	{"GET", "/v1/jobs/{jobId}"},
 	{"POST", "/v1/credentials/{credentialId}/resend"},
+	{"GET", "/v1/issuers/{issuerId}/analytics"},
 }
 
 func (a *API) routes() {
@@ -90,6 +91,7 @@ func (a *API) routes() {
 		"POST /v1/issuers/{issuerId}/jobs":                          a.createJob,
 		"GET /v1/jobs/{jobId}":                                      a.getJob,
 		"POST /v1/credentials/{credentialId}/resend":                a.resend,
+		"GET /v1/issuers/{issuerId}/analytics":                      a.analytics,
 	}
 	for pattern, fn := range h {
 		a.mux.Handle(pattern, a.authenticated(fn))
