@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -85,7 +87,29 @@ func capErrors(errs, add []domain.RowError) []domain.RowError {
 	if len(add) > room {
 		add = add[:room]
 	}
-	return append(errs, add...)
+	for _, e := range add {
+		e.Message = clipMessage(e.Message)
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// maxErrorMessage matches the DynamoDB adapter, which must keep a full error list within an
+// item; both adapters clip alike so the domain sees one behaviour.
+const maxErrorMessage = 1024
+
+// clipMessage keeps the first maxErrorMessage bytes of m, in whole UTF-8 characters. Invalid
+// UTF-8 (a quoted cell of a mis-encoded file) becomes U+FFFD: DynamoDB refuses it outright.
+func clipMessage(m string) string {
+	m = strings.ToValidUTF8(m, "\uFFFD")
+	if len(m) <= maxErrorMessage {
+		return m
+	}
+	cut := maxErrorMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut]
 }
 
 type rowRec struct {
@@ -159,6 +183,9 @@ func (s *Store) GetJob(ctx context.Context, id string) (domain.Job, error) {
 
 // SetJobFile implements domain.JobStore.
 func (s *Store) SetJobFile(ctx context.Context, id, sha256, sourceJobID string) error {
+	if err := checkIDs("file hash", sha256, "source job id", sourceJobID); err != nil {
+		return fmt.Errorf("set file of job %s: %w", id, err)
+	}
 	return s.changeJob(ctx, id, "set file of job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
 		if r.State != string(domain.JobValidating) {
 			return false, fmt.Errorf("set file of job %s: it is %s: %w", id, r.State, domain.ErrConflict)

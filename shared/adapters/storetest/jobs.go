@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
@@ -30,7 +32,9 @@ import (
 //   - CompleteJob never fails because of the state: it answers (job, false, nil) for a job
 //     that is not issuing or not accounted for.
 //   - A mail lease runs out at `until`: a claim with now >= until takes it over.
-//   - Row numbers below 1 and empty ids are refused with an error that is neither ErrNotFound
+//   - A row error's message is kept to its first MaxRowErrorMessage bytes (whole UTF-8
+//     characters), so that a hundred errors always fit in a DynamoDB item.
+//   - Row numbers below 1, empty ids and an empty file hash or source job are refused with an error that is neither ErrNotFound
 //     nor ErrConflict.
 func RunJobs(t *testing.T, newStore func(t *testing.T) domain.JobStore) {
 	tests := []struct {
@@ -51,6 +55,7 @@ func RunJobs(t *testing.T, newStore func(t *testing.T) domain.JobStore) {
 		{"FailJob", testJobFail},
 		{"ClaimRoster", testJobClaimRoster},
 		{"Suppressions", testJobSuppressions},
+		{"LongMessages", testJobLongMessages},
 		{"InvalidInput", testJobInvalid},
 	}
 	for _, tc := range tests {
@@ -59,6 +64,9 @@ func RunJobs(t *testing.T, newStore func(t *testing.T) domain.JobStore) {
 		})
 	}
 }
+
+// MaxRowErrorMessage is how many bytes of a row error's message a JobStore keeps.
+const MaxRowErrorMessage = 1024
 
 var jobT0 = time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.FixedZone("CET", 3600))
 
@@ -694,8 +702,33 @@ func testJobInvalid(t *testing.T, s domain.JobStore) {
 	notMissingOrTaken(t, "RecordRow of an unknown outcome", err)
 	_, err = s.RecordRowMail(ctx, id, 2, "lost", jobT0)
 	notMissingOrTaken(t, "RecordRowMail of an unknown outcome", err)
+	mustCreateJob(t, s, newJob("job-v", false))
+	notMissingOrTaken(t, "SetJobFile without a hash", s.SetJobFile(ctx, "job-v", "", "job-v"))
+	notMissingOrTaken(t, "SetJobFile without a source job", s.SetJobFile(ctx, "job-v", "aa11", ""))
 	_, err = s.ClaimRoster(ctx, "", "ach", "sha", "job")
 	notMissingOrTaken(t, "ClaimRoster with an empty issuer", err)
 	notMissingOrTaken(t, "Suppress with an empty e-mail key", s.Suppress(ctx, domain.Suppression{IssuerID: "iss", Reason: "bounced"}))
 	wantCounts(t, s, id, "after refused input", counts{})
+}
+
+func testJobLongMessages(t *testing.T, s domain.JobStore) {
+	ctx := ctxT(t)
+	// 'é' is two bytes and the limit is even, so an odd prefix makes the cut fall inside one.
+	long := "x" + strings.Repeat("é", 3*MaxRowErrorMessage)
+	mustCreateJob(t, s, newJob("job-1", false))
+	_, err := s.RecordRow(ctx, "job-1", 2, domain.RowFailed, "", &domain.RowError{Row: 2, Message: long}, jobT0)
+	must(t, "RecordRow with a long message", err)
+	j, err := s.FinishValidation(ctx, "job-1", domain.JobValidation{Total: 3, Rejected: 1,
+		Errors: []domain.RowError{{Row: 3, Message: long}}}, jobT0)
+	must(t, "FinishValidation with a long message", err)
+	if len(j.Errors) != 2 {
+		t.Fatalf("errors %d, want 2", len(j.Errors))
+	}
+	for i, e := range mustGetJob(t, s, "job-1").Errors {
+		if len(e.Message) > MaxRowErrorMessage || len(e.Message) < MaxRowErrorMessage-4 ||
+			!utf8.ValidString(e.Message) || !strings.HasPrefix(long, e.Message) {
+			t.Fatalf("error #%d: message of %d bytes (valid UTF-8 %v), want a prefix of at most %d whole characters",
+				i, len(e.Message), utf8.ValidString(e.Message), MaxRowErrorMessage)
+		}
+	}
 }
