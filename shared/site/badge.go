@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/credence-oss/credence/shared/badgeimage"
 	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/standards/bake"
 	"github.com/credence-oss/credence/shared/web"
@@ -64,17 +65,17 @@ func badgeImage(v domain.PublicView, ext string) ([]byte, error) {
 			return data.body, nil
 		}
 	}
-	d := badgeDesign{
+	d := badgeimage.Design{
 		Title: v.Achievement.Name, Issuer: v.Issuer.Name,
-		Type: humanType(v.Achievement.AchievementType), Color: v.Issuer.Branding.PrimaryColor,
+		Type: v.Achievement.AchievementType, Color: v.Issuer.Branding.PrimaryColor,
 	}
 	if !hexColor.MatchString(d.Color) {
 		d.Color = defaultColor
 	}
 	if ext == "svg" {
-		return renderBadgeSVG(d), nil
+		return badgeimage.SVG(d), nil
 	}
-	b, err := renderBadgePNG(d, badgeSize)
+	b, err := badgeimage.PNG(d, badgeSize)
 	if err != nil {
 		return nil, fmt.Errorf("badge image of credential %s: %w", v.Credential.ID, err)
 	}

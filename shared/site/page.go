@@ -233,7 +233,7 @@ func statusText(st domain.PublicStatus, issuer string, until time.Time) statusDa
 }
 
 // brandFor derives the page colours from the issuer's primary colour: the banner text is white
-// or near-black, whichever contrasts more (one of them always reaches 4.5:1), and the accent used
+// or near-black, whichever contrasts more (black when neither reaches 4.5:1), and the accent used
 // for links on white is the brand colour darkened until it reaches 4.5:1 (WCAG 2 AA for text).
 func brandFor(primary string) brand {
 	if !hexColor.MatchString(primary) {
@@ -241,9 +241,13 @@ func brandFor(primary string) brand {
 	}
 	primary = strings.ToLower(primary)
 	r, g, b := parseHex(primary)
-	on := "#ffffff"
-	if contrast(luminance(r, g, b), luminance(0x11, 0x11, 0x11)) > contrast(luminance(r, g, b), 1) {
-		on = "#111111"
+	l := luminance(r, g, b)
+	on, best := "#ffffff", contrast(l, 1)
+	if c := contrast(l, luminance(0x11, 0x11, 0x11)); c > best {
+		on, best = "#111111", c
+	}
+	if best < 4.5 {
+		on = "#000000" // mid greys: only pure black reaches 4.5:1 (the larger of the two ratios is at least 4.58)
 	}
 	ar, ag, ab := r, g, b
 	for contrast(luminance(ar, ag, ab), 1) < 4.5 {

@@ -3,6 +3,8 @@ package site_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -32,19 +34,30 @@ var admin = domain.Principal{KeyID: "test"}
 // env is a Site over real embedded adapters in a temporary directory, behind a test server
 // on 127.0.0.1 whose URL is the base URL, so did:web ids and status list URLs resolve to it.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	svc  *domain.Service
 	mu   sync.Mutex
 	now  time.Time
 	site *site.Site
+	// extra are bodies served at fixed paths before the site, to stand in for a tampered copy.
+	extra map[string][]byte
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, now: time.Now().UTC()}
+	e := &env{t: t, now: time.Now().UTC(), extra: map[string][]byte{}}
 	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		body, ok := e.extra[r.URL.Path]
+		e.mu.Unlock()
+		if ok {
+			_, _ = w.Write(body)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	dir := t.TempDir()
 	store, err := boltstore.Open(filepath.Join(dir, "db"))
@@ -323,6 +336,15 @@ func TestPageHeadersAndAssets(t *testing.T) {
 	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Fatalf("CSP: %q", csp)
 	}
+	// The one inline style block is allowed by its hash; a mismatch would drop the brand colours.
+	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindSubmatch(body)
+	if m == nil {
+		t.Fatal("no inline style block")
+	}
+	sum := sha256.Sum256(m[1])
+	if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) {
+		t.Fatalf("CSP %q does not allow the style block (%s)", csp, want)
+	}
 	etag := res.Header.Get("ETag")
 	res2, _ := e.get("/c/"+f.credential.ID, "If-None-Match", etag)
 	if etag == "" || res2.StatusCode != http.StatusNotModified {
@@ -492,8 +514,8 @@ func TestIssuerPageByAccept(t *testing.T) {
 		"": false, "application/json": false, "application/ld+json": false,
 		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": true,
 		"application/json, text/html;q=0.5":                               false,
-		"text/html;q=0.1, application/ld+json;q=0.9":                       false,
-		"text/html;q=0.9, application/json;q=0.5":                          true,
+		"text/html;q=0.1, application/ld+json;q=0.9":                      false,
+		"text/html;q=0.9, application/json;q=0.5":                         true,
 	} {
 		res, body := e.get(path, "Accept", accept)
 		isHTML := strings.HasPrefix(res.Header.Get("Content-Type"), "text/html")
