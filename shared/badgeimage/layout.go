@@ -16,8 +16,8 @@ import (
 // The design is laid out once, in a 600×600 user space, and both renderings draw that layout:
 // the SVG in its viewBox, the PNG scaled to its pixel size. Text is measured with the Go fonts
 // the PNG draws with, so both wrap the title at the same words. Browsers draw the SVG text in
-// their own sans-serif, whose widths are close to the Go fonts' (Helvetica metrics); the text
-// boxes leave a margin inside the medal for the difference.
+// their own sans-serif, up to about 10% wider than the Go fonts (DejaVu Sans); the text boxes
+// are that much narrower than the space inside the medal, so the wider fonts still fit.
 const (
 	canvas = 600
 	centre = canvas / 2
@@ -93,18 +93,40 @@ type layout struct {
 }
 
 // measurer measures strings in user units. An sfnt.Font is safe for concurrent use with one
-// Buffer per goroutine; each layout owns one.
+// Buffer per goroutine; each layout owns a measurer, and with it a Buffer and a cache of the
+// glyphs it has looked up (wrapping measures the same runes many times over).
 type measurer struct {
-	f   *sfnt.Font
-	buf sfnt.Buffer
-	em  fixed.Int26_6
+	f      *sfnt.Font
+	buf    sfnt.Buffer
+	em     fixed.Int26_6
+	glyphs map[rune]glyph
+}
+
+type glyph struct {
+	index   sfnt.GlyphIndex
+	advance fixed.Int26_6 // in font units, as 26.6
 }
 
 func newMeasurer(f *sfnt.Font) *measurer {
 	if f == nil {
 		return &measurer{}
 	}
-	return &measurer{f: f, em: fixed.Int26_6(f.UnitsPerEm()) << 6}
+	return &measurer{f: f, em: fixed.Int26_6(f.UnitsPerEm()) << 6, glyphs: map[rune]glyph{}}
+}
+
+func (m *measurer) glyph(r rune) glyph {
+	if g, ok := m.glyphs[r]; ok {
+		return g
+	}
+	var g glyph
+	if i, err := m.f.GlyphIndex(&m.buf, r); err == nil {
+		g.index = i
+	}
+	if a, err := m.f.GlyphAdvance(&m.buf, g.index, m.em, font.HintingNone); err == nil {
+		g.advance = a
+	}
+	m.glyphs[r] = g
+	return g
 }
 
 func (m *measurer) width(s string, size float64) float64 {
@@ -112,21 +134,16 @@ func (m *measurer) width(s string, size float64) float64 {
 		return float64(utf8.RuneCountInString(s)) * 0.6 * size
 	}
 	var total fixed.Int26_6
-	prev, hasPrev := sfnt.GlyphIndex(0), false
-	for _, r := range s {
-		g, err := m.f.GlyphIndex(&m.buf, r)
-		if err != nil {
-			g = 0
-		}
-		if hasPrev {
-			if k, err := m.f.Kern(&m.buf, prev, g, m.em, font.HintingNone); err == nil {
+	var prev sfnt.GlyphIndex
+	for i, r := range s {
+		g := m.glyph(r)
+		if i > 0 {
+			if k, err := m.f.Kern(&m.buf, prev, g.index, m.em, font.HintingNone); err == nil {
 				total += k
 			}
 		}
-		if a, err := m.f.GlyphAdvance(&m.buf, g, m.em, font.HintingNone); err == nil {
-			total += a
-		}
-		prev, hasPrev = g, true
+		total += g.advance
+		prev = g.index
 	}
 	return float64(total) / float64(m.em) * size
 }
