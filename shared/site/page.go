@@ -90,6 +90,10 @@ func date(t time.Time) dateData {
 // page serves the credential page.
 func (s *Site) page(w http.ResponseWriter, r *http.Request, id string) {
 	v, err := s.svc.PublicView(r.Context(), id)
+	if domain.KindOf(err) == domain.KindNotFound && acceptsHTML(r) {
+		s.notFoundPage(w, r)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err, "credential")
 		return
@@ -364,4 +368,21 @@ func (s *Site) issuerHTML(w http.ResponseWriter, r *http.Request, iss domain.Iss
 		d.Issuer.Logo = imageURL(iss.Image)
 	}
 	s.render(w, r, "issuer.html", CacheMedium, d, d.Brand.Style)
+}
+
+// notFoundPage tells a person, not a script, that a credential address leads nowhere; it is
+// cached as briefly as the JSON 404 so a credential issued just after the miss shows soon.
+func (s *Site) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	b := brandFor("")
+	if err := pages.ExecuteTemplate(&buf, "notfound.html", struct{ Brand brand }{b}); err != nil {
+		web.WriteError(w, r, fmt.Errorf("render notfound.html: %w", err))
+		return
+	}
+	sum := sha256.Sum256([]byte(b.Style))
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'; base-uri 'none'")
+	w.Header().Set("Cache-Control", "public, max-age=30, s-maxage=30")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -366,6 +366,18 @@ func TestPageHeadersAndAssets(t *testing.T) {
 	}
 }
 
+func TestNotFoundPage(t *testing.T) {
+	e := newEnv(t)
+	res, body := e.get("/c/doesnotexist", "Accept", "text/html,*/*;q=0.8")
+	if res.StatusCode != http.StatusNotFound || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !bytes.Contains(body, []byte("Credential not found")) {
+		t.Fatalf("browser 404: %d %q %.100s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	res, body = e.get("/c/doesnotexist")
+	if res.StatusCode != http.StatusNotFound || !bytes.Contains(body, []byte("credential_not_found")) {
+		t.Fatalf("script 404: %d %.100s", res.StatusCode, body)
+	}
+}
+
 func TestBannerRevokedSuspendedExpired(t *testing.T) {
 	e := newEnv(t)
 	f := e.demo()
