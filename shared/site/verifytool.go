@@ -86,6 +86,18 @@ func (s *Site) mountVerifyTool(t *verifyTool) {
 	s.mux.HandleFunc("POST /api/verify", t.api)
 	s.mux.HandleFunc("OPTIONS /api/verify", t.preflight)
 	s.mux.HandleFunc("POST /e", t.beacon)
+	// Without these the catch-all above would answer other methods with the inner mux's 404.
+	s.mux.Handle("/verify", methodNotAllowed("GET, HEAD, POST"))
+	s.mux.Handle("/api/verify", methodNotAllowed("POST, OPTIONS"))
+	s.mux.Handle("/e", methodNotAllowed("POST"))
+}
+
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		verifyNoStore(w)
+		w.Header().Set("Allow", allow)
+		web.WriteError(w, r, web.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed here; use %s", r.Method, allow))
+	})
 }
 
 // --- input ---------------------------------------------------------------------------------
