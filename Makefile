@@ -42,6 +42,8 @@ CDK_ENV := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1
 CDK_CTX  = -c stage=$(STAGE) $(if $(DOMAIN),-c domainName=$(DOMAIN)) \
            $(if $(CERT_ARN),-c certificateArn=$(CERT_ARN)) $(if $(MAIL_FROM),-c mailFrom=$(MAIL_FROM)) \
            $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))
+# Lambda binaries stay under 20 MB (a budget: cold starts grow with the binary).
+MAX_BOOTSTRAP_BYTES = 20000000
 LAMBDAS  = $(filter-out credence,$(notdir $(patsubst %/,%,$(wildcard functions/*/))))
 
 build: ## build each Lambda function (linux/arm64) into dist/<name>.zip
@@ -52,6 +54,9 @@ build: ## build each Lambda function (linux/arm64) into dist/<name>.zip
 	  echo "build: $$n"; \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" \
 	    -o dist/$$n/bootstrap ./functions/$$n; \
+	  size=$$(wc -c < dist/$$n/bootstrap); echo "build: $$n bootstrap $$((size / 1024)) KiB"; \
+	  if [ "$$size" -gt $(MAX_BOOTSTRAP_BYTES) ]; then \
+	    echo "build: functions/$$n is $$size bytes, over the $(MAX_BOOTSTRAP_BYTES)-byte budget (README, Performance)" >&2; exit 1; fi; \
 	done; \
 	$(GO) run ./infra/cmd/lambdazip dist $(LAMBDAS)
 

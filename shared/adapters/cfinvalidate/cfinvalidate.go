@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
@@ -33,9 +31,9 @@ const EnvDistributionID = "CREDENCE_DISTRIBUTION_ID"
 // MaxPaths is the most paths one invalidation may name (CloudFront's in-progress limit).
 const MaxPaths = 3000
 
-// API is the part of the CloudFront client the invalidator uses.
+// API is the CloudFront call the invalidator makes (Client).
 type API interface {
-	CreateInvalidation(ctx context.Context, in *cloudfront.CreateInvalidationInput, optFns ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
+	CreateInvalidation(ctx context.Context, distributionID, callerReference string, paths []string) (invalidationID string, err error)
 }
 
 // Invalidator invalidates paths of one CloudFront distribution.
@@ -59,7 +57,7 @@ func FromConfig(cfg aws.Config, getenv func(string) string) domain.Invalidator {
 	if id == "" {
 		return domain.NopInvalidator{}
 	}
-	return New(cloudfront.NewFromConfig(cfg), id)
+	return New(NewClient(cfg), id)
 }
 
 // Invalidate asks CloudFront to drop paths (each starting with '/'; '*' only as the last
@@ -89,18 +87,8 @@ func (i *Invalidator) Invalidate(ctx context.Context, paths ...string) error {
 	if err != nil {
 		return err
 	}
-	out, err := i.api.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
-		DistributionId: aws.String(i.distributionID),
-		InvalidationBatch: &types.InvalidationBatch{
-			CallerReference: aws.String(ref),
-			Paths:           &types.Paths{Quantity: aws.Int32(int32(len(items))), Items: items},
-		},
-	})
-	if err != nil {
+	if _, err := i.api.CreateInvalidation(ctx, i.distributionID, ref, items); err != nil {
 		return fmt.Errorf("cfinvalidate: invalidate %d path(s) of %s: %w", len(items), i.distributionID, err)
-	}
-	if out.Invalidation == nil || aws.ToString(out.Invalidation.Id) == "" {
-		return fmt.Errorf("cfinvalidate: CloudFront answered without an invalidation id")
 	}
 	return nil
 }

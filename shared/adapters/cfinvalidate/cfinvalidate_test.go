@@ -1,7 +1,10 @@
 package cfinvalidate
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -11,19 +14,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
 
 // No CloudFront emulator exists (LocalStack's is not free, moto's is Python): these tests run the
-// real SDK client against a tiny wire-level stand-in on 127.0.0.1 that speaks the REST-XML
+// client against a tiny wire-level stand-in on 127.0.0.1 that speaks the REST-XML
 // CreateInvalidation operation (POST /2020-05-31/distribution/{Id}/invalidation) the way the
-// CloudFront API reference documents it, so the request the adapter builds is checked on the
-// wire, as CloudFront would receive it.
+// CloudFront API reference documents it, and checks the SigV4 signature of every request with
+// the SDK's own signer, so the request the adapter builds is checked on the wire, as CloudFront
+// would receive it.
 
 type batch struct {
 	XMLName         xml.Name `xml:"InvalidationBatch"`
@@ -37,6 +42,31 @@ type fake struct {
 	batches []batch
 	dists   []string
 	fail    string // error code to answer with
+	status  int    // HTTP status of the failure (400 unless set)
+	fails   int    // how many requests fail before they succeed (0: all fail when fail is set)
+	tries   int
+}
+
+// signedCorrectly recomputes the request's SigV4 signature with the stand-in's copy of the
+// secret and compares it with the one sent.
+func signedCorrectly(r *http.Request, body []byte) bool {
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return false
+	}
+	sent := r.Header.Get("Authorization")
+	check, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	for _, h := range []string{"Content-Type", "X-Amz-Security-Token"} {
+		if v := r.Header.Get(h); v != "" {
+			check.Header.Set(h, v)
+		}
+	}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", SessionToken: r.Header.Get("X-Amz-Security-Token")}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, check, hex.EncodeToString(sum[:]), "cloudfront", "us-east-1", when); err != nil {
+		return false
+	}
+	return sent != "" && check.Header.Get("Authorization") == sent
 }
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +78,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, _ := io.ReadAll(r.Body)
+	if !signedCorrectly(r, raw) {
+		http.Error(w, "signature does not match", http.StatusForbidden)
+		return
+	}
 	var b batch
 	if err := xml.Unmarshal(raw, &b); err != nil {
 		http.Error(w, "bad XML: "+err.Error(), http.StatusBadRequest)
@@ -56,12 +90,20 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.batches = append(f.batches, b)
 	f.dists = append(f.dists, dist)
+	f.tries++
 	fail := f.fail
+	if f.fails > 0 && f.tries > f.fails {
+		fail = ""
+	}
+	status := f.status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
 	n := len(f.batches)
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	if fail != "" {
-		w.WriteHeader(http.StatusBadRequest)
+		w.WriteHeader(status)
 		fmt.Fprintf(w, `<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>Your request contains too many invalidations.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`, fail)
 		return
 	}
@@ -78,7 +120,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id, b.Quantity, items.String(), b.CallerReference)
 }
 
-func newFake(t *testing.T) (*fake, *cloudfront.Client) {
+func newFake(t *testing.T) (*fake, *Client) {
 	f := &fake{}
 	srv := httptest.NewUnstartedServer(f)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -93,7 +135,7 @@ func newFake(t *testing.T) (*fake, *cloudfront.Client) {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	}
-	return f, cloudfront.NewFromConfig(cfg)
+	return f, NewClient(cfg)
 }
 
 func TestInvalidateSendsOneBatchWithUniqueReferences(t *testing.T) {
@@ -152,6 +194,42 @@ func TestServiceErrorIsReported(t *testing.T) {
 	err := New(client, "E2EXAMPLE").Invalidate(context.Background(), "/c/x")
 	if err == nil || !strings.Contains(err.Error(), "TooManyInvalidationsInProgress") {
 		t.Fatalf("err = %v, want the CloudFront error code", err)
+	}
+}
+
+// TestThrottlingIsRetried: a throttled or failing CloudFront is tried again with the same
+// caller reference; a refused request is not.
+func TestThrottlingIsRetried(t *testing.T) {
+	f, client := newFake(t)
+	f.fail, f.status, f.fails = "Throttling", http.StatusBadRequest, 2
+	if err := New(client, "E2EXAMPLE").Invalidate(context.Background(), "/c/x"); err != nil {
+		t.Fatalf("after two throttled tries: %v", err)
+	}
+	if len(f.batches) != 3 || f.batches[0].CallerReference != f.batches[2].CallerReference {
+		t.Fatalf("%d requests, references %+v", len(f.batches), f.batches)
+	}
+	f, client = newFake(t)
+	f.fail = "InvalidArgument"
+	if err := New(client, "E2EXAMPLE").Invalidate(context.Background(), "/c/x"); err == nil || len(f.batches) != 1 {
+		t.Fatalf("a refused request: err %v after %d requests, want an error after 1", err, len(f.batches))
+	}
+}
+
+func TestSessionTokenIsSigned(t *testing.T) {
+	f, client := newFake(t)
+	client.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "session-token")
+	if err := New(client, "E2EXAMPLE").Invalidate(context.Background(), "/c/x"); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.batches) != 1 {
+		t.Fatalf("%d requests", len(f.batches))
+	}
+	// A fresh client: the signer caches derived keys per access key id.
+	wrong := *client
+	wrong.signer = nil
+	wrong.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "wrong secret", "")
+	if err := New(&wrong, "E2EXAMPLE").Invalidate(context.Background(), "/c/y"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a request signed with the wrong secret: %v", err)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -64,9 +63,9 @@ func FromEnv(ctx context.Context, log *slog.Logger) (*domain.Service, Env, error
 	if env.Table == "" {
 		return nil, env, fmt.Errorf("CREDENCE_TABLE is not set")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := AWSConfig(ctx)
 	if err != nil {
-		return nil, env, fmt.Errorf("aws config: %w", err)
+		return nil, env, err
 	}
 	var opts []kmskeys.Option
 	if k, v, ok := strings.Cut(env.KMSKeyTag, "="); ok {
