@@ -53,7 +53,7 @@ func SVG(d Design) []byte {
 		b.WriteString(`" d="`)
 		for _, o := range s.ops {
 			b.WriteByte(o.cmd)
-			n := map[byte]int{'M': 1, 'L': 1, 'C': 3}[o.cmd]
+			n := o.points()
 			for i := range n {
 				if i > 0 {
 					b.WriteByte(' ')
@@ -174,7 +174,7 @@ func PNG(d Design, size int) ([]byte, error) {
 func bounds(ops []op, scale float64) image.Rectangle {
 	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, o := range ops {
-		n := map[byte]int{'M': 1, 'L': 1, 'C': 3}[o.cmd]
+		n := o.points()
 		for _, q := range o.p[:n] {
 			minX, maxX = min(minX, q.x*scale), max(maxX, q.x*scale)
 			minY, maxY = min(minY, q.y*scale), max(maxY, q.y*scale)

@@ -30,6 +30,17 @@ type op struct {
 	p   [3]point
 }
 
+// points is how many of p the command uses.
+func (o op) points() int {
+	switch o.cmd {
+	case 'M', 'L':
+		return 1
+	case 'C':
+		return 3
+	}
+	return 0
+}
+
 type shape struct {
 	fill rgb
 	ops  []op
