@@ -124,7 +124,7 @@ const localMailLease = 5 * time.Second
 // message that fails every delivery is handed to the domain's Fail* so its job can finish.
 func (l *Local) subscribe() {
 	b, log := l.Bulk, l.Log
-	workers := max(2, runtime.GOMAXPROCS(0)*2)
+	workers := max(16, runtime.GOMAXPROCS(0)*8)
 	l.Queue.SubscribeWith(domain.TopicRoster, memqueue.TopicOptions{Workers: 1, MaxAttempts: 3,
 		DeadLetter: func(ctx context.Context, body []byte, err error) error {
 			return b.FailRoster(ctx, string(body), err)
