@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,7 +113,15 @@ type env struct {
 	iss    domain.Issuer
 	ach    domain.Achievement
 	opts   Options
+	skew   atomic.Int64 // added to the domain's clock, so tests can let leases run out
 }
+
+// visibilityTimeout is the mail queue's in the stack (6 x the 60 s function timeout): how long
+// SQS waits before delivering a failed record again.
+const visibilityTimeout = 6 * time.Minute
+
+// later moves the domain's clock on by d.
+func (e *env) later(d time.Duration) { e.skew.Add(int64(d)) }
 
 var admin = domain.Principal{KeyID: "test-admin"}
 
@@ -145,7 +154,8 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{store: store, blobs: blobs, queue: &recQueue{}, mailer: &recMailer{}, signer: &flakySigner{Signer: ks}}
 	e.svc = &domain.Service{
-		Store: store, Signer: e.signer, Queue: e.queue, Invalidator: domain.NopInvalidator{}, Clock: time.Now,
+		Store: store, Signer: e.signer, Queue: e.queue, Invalidator: domain.NopInvalidator{},
+		Clock:   func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 		BaseURL: "https://credentials.example.edu", Log: quiet(),
 	}
 	e.bulk = &domain.Bulk{
@@ -233,6 +243,26 @@ func sqsEvent(t *testing.T, name string, repl map[string]string) events.SQSEvent
 	loadEvent(t, name, repl, &ev)
 	if len(ev.Records) == 0 {
 		t.Fatalf("%s has no records", name)
+	}
+	return ev
+}
+
+// s3Event is the sample roster notification in events/ for an object key as S3 writes it in
+// events (URL-encoded), decoded the way the Lambda runtime decodes it.
+func s3Event(t *testing.T, encodedKey string) events.S3Event {
+	t.Helper()
+	var sample map[string]any
+	loadEvent(t, "roster-object-created.json", nil, &sample)
+	recs, _ := sample["Records"].([]any)
+	if len(recs) == 0 {
+		t.Fatal("roster-object-created.json has no records")
+	}
+	obj := recs[0].(map[string]any)["s3"].(map[string]any)["object"].(map[string]any)
+	obj["key"] = encodedKey
+	raw, _ := json.Marshal(sample)
+	var ev events.S3Event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
 	}
 	return ev
 }
@@ -416,10 +446,6 @@ func TestMailBatchPartialFailureAndLastReceive(t *testing.T) {
 		}
 		return nil
 	}
-	// A failed send keeps its row's mail lease; SQS redelivers only after the visibility
-	// timeout (6 minutes in the stack), well past the 2-minute lease. The test redelivers at
-	// once, so the lease is made as short as that.
-	e.bulk.MailLease = time.Millisecond
 	h := MailHandler(e.bulk, e.opts)
 	ev := asEvent(t, "mail-sqs.json", mails, 1)
 	var graceID string
@@ -440,7 +466,10 @@ func TestMailBatchPartialFailureAndLastReceive(t *testing.T) {
 	if sent.Tags["issuer"] != e.iss.ID || sent.Tags["credential"] == "" {
 		t.Fatalf("mail tags %v: SES events need the credential and issuer", sent.Tags)
 	}
-	// Ada's message redelivered (its batch partly failed once): counted once, not sent twice.
+	// A failed send keeps its row's mail lease (2 minutes); SQS redelivers the record after the
+	// visibility timeout, when the lease has run out. Ada's message comes again too (say its
+	// delete was lost): counted once, not sent twice.
+	e.later(visibilityTimeout)
 	resp = run(t, h, ev)
 	if got := failedIDs(resp); !slices.Equal(got, []string{graceID}) {
 		t.Fatalf("second delivery: failures %v", got)
@@ -454,6 +483,7 @@ func TestMailBatchPartialFailureAndLastReceive(t *testing.T) {
 			last.Records = append(last.Records, r)
 		}
 	}
+	e.later(visibilityTimeout)
 	resp = run(t, h, last)
 	if len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("last receive: failures %v, want grace's (to the DLQ)", failedIDs(resp))
@@ -599,8 +629,7 @@ func TestRosterEventToMailedCredentials(t *testing.T) {
 	if err := e.blobs.Put(ctx, domain.RosterKey(j.ID), strings.NewReader(csv), int64(len(csv)), "text/csv"); err != nil {
 		t.Fatal(err)
 	}
-	var ev events.S3Event
-	loadEvent(t, "roster-object-created.json", map[string]string{"JOB_ID": j.ID}, &ev)
+	ev := s3Event(t, "rosters/"+j.ID)
 	h := RosterHandler(e.bulk, e.opts)
 	for i := 0; i < 2; i++ { // S3 may deliver an event twice; the second finds the file processed
 		if err := h(ctx, ev); err != nil {
@@ -638,14 +667,13 @@ func TestRosterEventErrorsAreReturnedForRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.S3Event
-	loadEvent(t, "roster-object-created.json", map[string]string{"JOB_ID": j.ID}, &ev)
+	ev := s3Event(t, "rosters/"+j.ID)
 	// The notification names a file the store cannot open (yet): Lambda must retry.
 	if err := RosterHandler(e.bulk, e.opts)(ctx, ev); err == nil {
 		t.Fatal("a roster that cannot be read returned no error, so Lambda would not retry it")
 	}
 	// Keys are URL-encoded in S3 events; objects outside rosters/ are ignored.
-	loadEvent(t, "roster-object-created.json", map[string]string{"rosters/JOB_ID": "reports/a+b%2Bc.csv"}, &ev)
+	ev = s3Event(t, "reports/a+b%2Bc.csv")
 	if ev.Records[0].S3.Object.URLDecodedKey != "reports/a b+c.csv" {
 		t.Fatalf("decoded key %q", ev.Records[0].S3.Object.URLDecodedKey)
 	}

@@ -1,0 +1,41 @@
+// Command roster is the roster worker: S3 ObjectCreated events of the roster bucket's rosters/
+// prefix; each file is validated and its valid rows are queued for the issue worker. An error
+// makes Lambda retry the event (twice, then the RosterFailures queue). The handler is
+// shared/workers; this main only wires it to the AWS adapters.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/credence-oss/credence/shared/adapters/s3blobs"
+	"github.com/credence-oss/credence/shared/app/cloud"
+	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/workers"
+)
+
+func main() {
+	log := cloud.Logger()
+	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
+		Blobs: func(cfg aws.Config, bucket string) domain.Blobs {
+			return s3blobs.New(s3.NewFromConfig(cfg), bucket)
+		},
+		Parse:  roster.Parser(roster.Options{}),
+		Report: roster.Report,
+	})
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	opts, err := workers.OptionsFromEnv(log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(workers.RosterHandler(b, opts))
+}
