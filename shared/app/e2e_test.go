@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -227,4 +228,27 @@ func errCode(out map[string]any) string {
 	errObj, _ := out["error"].(map[string]any)
 	code, _ := errObj["code"].(string)
 	return code
+}
+
+type failingInvalidator struct{ calls int }
+
+func (f *failingInvalidator) Invalidate(context.Context, ...string) error {
+	f.calls++
+	return errors.New("TooManyInvalidationsInProgress")
+}
+
+// TestRevokeSurvivesAFailingCDN: CloudFront refusing invalidations (as it does during a mass
+// revocation) must not fail a revocation, nor leave the record behind the status list.
+func TestRevokeSurvivesAFailingCDN(t *testing.T) {
+	e := newEnv(t)
+	a := e.issuer("Gamma")
+	inv := &failingInvalidator{}
+	e.local.Service.Invalidator = inv
+	rec := e.must(200, "POST", "/v1/credentials/"+a.credential+"/revoke", e.admin, map[string]any{"reason": "issued in error"})
+	if rec["status"] != "revoked" || inv.calls < 2 {
+		t.Fatalf("revoke answered %v after %d invalidation attempts", rec, inv.calls)
+	}
+	if r := e.verify(e.get("/c/" + a.credential + ".json")); r.Status != verifier.StatusRevoked {
+		t.Fatalf("after revoke: %s\n%s", r.Status, checkNames(r))
+	}
 }

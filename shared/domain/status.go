@@ -186,7 +186,13 @@ func (s *Service) setBit(ctx context.Context, issuerID, listID, purpose string, 
 		}
 		err = s.Store.PutStatusList(ctx, next)
 		if err == nil {
-			return s.Invalidator.Invalidate(ctx, "/status/"+issuerID+"/"+next.ListID)
+			// The list is stored: a failed invalidation (CloudFront throttles mass revocations)
+			// must not fail the change, or the credential record would lag behind the list; the
+			// list's short cache lifetime bounds how long a stale copy lives.
+			if err := s.Invalidator.Invalidate(ctx, "/status/"+issuerID+"/"+next.ListID); err != nil {
+				s.log(ctx).Warn("status list invalidation failed; it refreshes when its cache expires", "issuerId", issuerID, "list", next.ListID, "err", err)
+			}
+			return nil
 		}
 		if !errors.Is(err, ErrConflict) {
 			return fmt.Errorf("store status list: %w", err)
