@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
@@ -56,9 +55,9 @@ func BulkFromEnv(ctx context.Context, log *slog.Logger, parts BulkParts) (*domai
 	if err != nil {
 		return nil, env, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := AWSConfig(ctx)
 	if err != nil {
-		return nil, env, fmt.Errorf("aws config: %w", err)
+		return nil, env, err
 	}
 	b, err := NewBulk(svc, cfg, ReadBulkEnv(), parts, log)
 	return b, env, err
