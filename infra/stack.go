@@ -429,6 +429,13 @@ func (b *builder) wire() {
 	roster.AddEnvironment(jsii.String(EnvIssueQueueURL), b.issueQ.QueueUrl(), nil)
 	b.objectAccess(roster, "s3:GetObject", "rosters/*")
 	b.objectAccess(roster, "s3:PutObject", "reports/*")
+	// Without ListBucket, S3 answers a HEAD of a missing object with 403 instead of 404, and a
+	// roster event for a deleted file would look like a permissions fault and be retried.
+	roster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*b.bucket.BucketArn()),
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": "rosters/*"}},
+	}))
 	b.issueQ.GrantSendMessages(roster)
 
 	// issue

@@ -654,6 +654,19 @@ func TestEachFunctionGetsOnlyItsPermissions(t *testing.T) {
 			t.Errorf("%s %s on %v, want only %s", tc.fn, tc.action, got, tc.want)
 		}
 	}
+	// roster may list the bucket (so a missing file is a 404), under rosters/ only.
+	var listed bool
+	for _, st := range s.json.rolePolicy(s.json.roleOf(t, "roster")) {
+		if has(st.Action, "s3:ListBucket") {
+			listed = true
+			if c := jsonString(st.Condition); !strings.Contains(c, `"s3:prefix":"rosters/*"`) {
+				t.Errorf("roster s3:ListBucket condition %s, want the rosters/ prefix only", c)
+			}
+		}
+	}
+	if !listed {
+		t.Error("roster cannot s3:ListBucket: a missing roster file would be a 403, not a 404")
+	}
 	// SES: only the configured sender, through the identity and the configuration set.
 	for _, st := range s.json.rolePolicy(s.json.roleOf(t, "mail")) {
 		if !has(st.Action, "ses:SendEmail") {
