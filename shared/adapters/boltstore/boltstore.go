@@ -64,7 +64,7 @@ var (
 	bAPIKeyHashes  = []byte("api_key_hashes")
 	bAPIKeysByIss  = []byte("api_keys_by_issuer")
 	bIdempotency   = []byte("idempotency")
-	allBuckets     = [][]byte{bIssuers, bAchievements, bCredentials, bCredDocs, bCredByIssuer, bCredByAch, bCredByEmail, bAudit, bClaims, bClaimCounts, bStatusLists, bAPIKeys, bAPIKeyHashes, bAPIKeysByIss, bIdempotency, bJobs, bJobRows, bRosters, bSuppressions}
+	allBuckets     = [][]byte{bIssuers, bAchievements, bCredentials, bCredDocs, bCredByIssuer, bCredByAch, bCredByEmail, bAudit, bClaims, bClaimCounts, bStatusLists, bAPIKeys, bAPIKeyHashes, bAPIKeysByIss, bIdempotency, bJobs, bJobCounts, bJobErrors, bJobRows, bRosters, bSuppressions}
 	errStoreClosed = errors.New("boltstore: closed")
 )
 

@@ -13,10 +13,12 @@ import (
 	"github.com/credence-oss/credence/shared/domain"
 )
 
-// The JobStore lives in the same file as the Store, in four buckets of its own:
+// The JobStore lives in the same file as the Store, in buckets of its own:
 //
 //	bucket        key                                    value
-//	jobs          (jobID)                                job
+//	jobs          (jobID)                                job without counters and errors
+//	job_counts    (jobID)                                counters (binary, jobcodec.go)
+//	job_errors    (jobID)                                row errors (binary, jobcodec.go)
 //	job_rows      (jobID, row)                           row marker (outcome, mail, lease)
 //	rosters       (issuerID, achievementID, sha256)      first jobID
 //	suppressions  (issuerID, emailKey)                   suppression
@@ -25,6 +27,8 @@ import (
 // the counters exact: a redelivered row finds its marker and counts nothing.
 var (
 	bJobs         = []byte("jobs")
+	bJobCounts    = []byte("job_counts")
+	bJobErrors    = []byte("job_errors")
 	bJobRows      = []byte("job_rows")
 	bRosters      = []byte("rosters")
 	bSuppressions = []byte("suppressions")
@@ -128,14 +132,6 @@ func checkRow(row int) error {
 	return nil
 }
 
-// getRow reads a row's marker; a row nothing was recorded for yet is the zero marker.
-func getRow(tx *bolt.Tx, key []byte, what string) (rowRec, error) {
-	if tx.Bucket(bJobRows).Get(key) == nil {
-		return rowRec{}, nil
-	}
-	return get[rowRec](tx, bJobRows, key, what)
-}
-
 // changeJob reads a job, lets change edit it and writes it back unless change answers false.
 // change must not write: it runs before anything is written so that a batch can retry it.
 func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *bolt.Tx, r *jobRec) (bool, error)) error {
@@ -144,7 +140,7 @@ func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		k := tuple(id)
-		r, err := get[jobRec](tx, bJobs, k, what+" "+id)
+		r, err := loadJob(tx, k, what+" "+id)
 		if err != nil {
 			return err
 		}
@@ -152,8 +148,98 @@ func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *
 		if err != nil || !write {
 			return err
 		}
-		return put(tx, bJobs, k, r, what+" "+id)
+		return storeJob(tx, k, r, what+" "+id)
 	})
+}
+
+// changeCounts is changeJob for the per-row paths: it reads and writes only the job's counters
+// (and appends to its error list), never the record with the job's other fields, which the
+// row paths do not change. Same contract for change as changeJob.
+func (s *Store) changeCounts(ctx context.Context, id, what string, change func(tx *bolt.Tx, c *jobCounts) (bool, []domain.RowError, error)) error {
+	if err := checkID("job id", id); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k := tuple(id)
+		c, err := loadCounts(tx, k, what+" "+id)
+		if err != nil {
+			return err
+		}
+		write, add, err := change(tx, &c)
+		if err != nil || !write {
+			return err
+		}
+		if err := appendErrors(tx, k, &c, add); err != nil {
+			return fmt.Errorf("%s %s: %w", what, id, err)
+		}
+		if err := tx.Bucket(bJobCounts).Put(k, c.encode()); err != nil {
+			return fmt.Errorf("%s %s: write: %w", what, id, err)
+		}
+		return nil
+	})
+}
+
+// loadJob reads a whole job: the record, then its counters and errors where they are kept
+// apart (a job written before they were keeps them in the record).
+func loadJob(tx *bolt.Tx, k []byte, what string) (jobRec, error) {
+	r, err := get[jobRec](tx, bJobs, k, what)
+	if err != nil {
+		return r, err
+	}
+	v := tx.Bucket(bJobCounts).Get(k)
+	if v == nil {
+		return r, nil
+	}
+	c, err := decodeCounts(v)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", what, err)
+	}
+	c.into(&r)
+	if r.Errors, err = decodeErrors(tx.Bucket(bJobErrors).Get(k), c.errs); err != nil {
+		return r, fmt.Errorf("%s: %w", what, err)
+	}
+	return r, nil
+}
+
+// storeJob writes a whole job in three parts: the record without counters and errors, the
+// counters, and the errors.
+func storeJob(tx *bolt.Tx, k []byte, r jobRec, what string) error {
+	c := countsOf(r)
+	var errs []byte
+	for _, e := range r.Errors {
+		errs = appendRowError(errs, e)
+	}
+	r.Issued, r.Rejected, r.Failed, r.Mailed, r.MailSuppressed, r.MailFailed, r.Errors = 0, 0, 0, 0, 0, 0, nil
+	if err := put(tx, bJobs, k, r, what); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bJobCounts).Put(k, c.encode()); err != nil {
+		return fmt.Errorf("%s: write counters: %w", what, err)
+	}
+	if err := tx.Bucket(bJobErrors).Put(k, errs); err != nil {
+		return fmt.Errorf("%s: write errors: %w", what, err)
+	}
+	return nil
+}
+
+// loadCounts reads a job's counters. A job stored before counters were kept apart is moved to
+// the split layout first, so that the counters written next are the ones read.
+func loadCounts(tx *bolt.Tx, k []byte, what string) (jobCounts, error) {
+	if v := tx.Bucket(bJobCounts).Get(k); v != nil {
+		c, err := decodeCounts(v)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", what, err)
+		}
+		return c, nil
+	}
+	r, err := get[jobRec](tx, bJobs, k, what)
+	if err != nil {
+		return jobCounts{}, err
+	}
+	if err := storeJob(tx, k, r, what); err != nil {
+		return jobCounts{}, err
+	}
+	return countsOf(r), nil
 }
 
 // CreateJob implements domain.JobStore.
@@ -166,7 +252,7 @@ func (s *Store) CreateJob(ctx context.Context, j domain.Job) error {
 		if exists(tx, bJobs, k) {
 			return fmt.Errorf("create job %s: %w", j.ID, domain.ErrConflict)
 		}
-		return put(tx, bJobs, k, toJobRec(j), "create job "+j.ID)
+		return storeJob(tx, k, toJobRec(j), "create job "+j.ID)
 	})
 }
 
@@ -174,7 +260,7 @@ func (s *Store) CreateJob(ctx context.Context, j domain.Job) error {
 func (s *Store) GetJob(ctx context.Context, id string) (domain.Job, error) {
 	var out domain.Job
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		r, err := get[jobRec](tx, bJobs, tuple(id), "job "+id)
+		r, err := loadJob(tx, tuple(id), "job "+id)
 		out = r.domain()
 		return err
 	})
@@ -252,37 +338,38 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 		return false, fmt.Errorf("record row of job %s: %w", jobID, err)
 	}
 	var changed bool
-	err := s.changeJob(ctx, jobID, "record row of job", func(tx *bolt.Tx, r *jobRec) (bool, error) {
+	err := s.changeCounts(ctx, jobID, "record row of job", func(tx *bolt.Tx, c *jobCounts) (bool, []domain.RowError, error) {
 		changed = false
 		k := rowKey(jobID, row)
 		m, err := getRow(tx, k, fmt.Sprintf("row %d of job %s", row, jobID))
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		switch {
 		case m.Outcome == "":
 		case m.Outcome == string(domain.RowFailed) && outcome == domain.RowIssued:
-			r.Failed--
+			c.failed--
 		default:
-			return false, nil // a redelivery, or a final row
+			return false, nil, nil // a redelivery, or a final row
 		}
 		switch outcome {
 		case domain.RowIssued:
-			r.Issued++
+			c.issued++
 		case domain.RowRejected:
-			r.Rejected++
+			c.rejected++
 		case domain.RowFailed:
-			r.Failed++
+			c.failed++
 		}
+		var add []domain.RowError
 		if rowErr != nil && outcome != domain.RowIssued {
-			r.Errors = capErrors(r.Errors, []domain.RowError{*rowErr})
+			add = []domain.RowError{*rowErr}
 		}
 		m.Outcome, m.CredentialID = string(outcome), credentialID
-		if err := put(tx, bJobRows, k, m, fmt.Sprintf("record row %d of job %s", row, jobID)); err != nil {
-			return false, err
+		if err := putRow(tx, k, m, fmt.Sprintf("record row %d of job %s", row, jobID)); err != nil {
+			return false, nil, err
 		}
 		changed = true
-		return true, nil
+		return true, add, nil
 	})
 	return changed, err
 }
@@ -311,7 +398,7 @@ func (s *Store) ClaimRowMail(ctx context.Context, jobID string, row int, now, un
 			return nil
 		}
 		m.LeaseUntil = until.UTC()
-		if err := put(tx, bJobRows, k, m, what); err != nil {
+		if err := putRow(tx, k, m, what); err != nil {
 			return err
 		}
 		claimed = true
@@ -331,28 +418,28 @@ func (s *Store) RecordRowMail(ctx context.Context, jobID string, row int, outcom
 		return false, fmt.Errorf("record mail of job %s: %w", jobID, err)
 	}
 	var changed bool
-	err := s.changeJob(ctx, jobID, "record mail of job", func(tx *bolt.Tx, r *jobRec) (bool, error) {
+	err := s.changeCounts(ctx, jobID, "record mail of job", func(tx *bolt.Tx, c *jobCounts) (bool, []domain.RowError, error) {
 		changed = false
 		k := rowKey(jobID, row)
 		what := fmt.Sprintf("record mail of row %d of job %s", row, jobID)
 		m, err := getRow(tx, k, what)
 		if err != nil || m.Mail != "" {
-			return false, err
+			return false, nil, err
 		}
 		switch outcome {
 		case domain.RowMailSent:
-			r.Mailed++
+			c.mailed++
 		case domain.RowMailSuppressed:
-			r.MailSuppressed++
+			c.mailSuppressed++
 		case domain.RowMailFailed:
-			r.MailFailed++
+			c.mailFailed++
 		}
 		m.Mail, m.LeaseUntil = string(outcome), time.Time{}
-		if err := put(tx, bJobRows, k, m, what); err != nil {
-			return false, err
+		if err := putRow(tx, k, m, what); err != nil {
+			return false, nil, err
 		}
 		changed = true
-		return true, nil
+		return true, nil, nil
 	})
 	return changed, err
 }

@@ -1,0 +1,190 @@
+package boltstore
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/credence-oss/credence/shared/domain"
+)
+
+// A bulk job's counters and row markers change with every row of a roster, so they are kept
+// in small binary values of their own: a row's transaction then reads and writes a few dozen
+// bytes instead of decoding and re-encoding the job with its error list (up to
+// domain.MaxJobErrors messages of up to 1 KiB each) twice per row. Every value starts with a
+// format byte; JSON values (written before) start with '{' and are still read.
+
+const binFormat = 1
+
+var errBadValue = errors.New("malformed stored value")
+
+// jobCounts is what changes as rows are counted. errs is how many errors the job's error
+// list holds, so appending one needs no decoding of the list.
+type jobCounts struct {
+	issued, rejected, failed, mailed, mailSuppressed, mailFailed, errs int
+}
+
+func countsOf(r jobRec) jobCounts {
+	return jobCounts{issued: r.Issued, rejected: r.Rejected, failed: r.Failed, mailed: r.Mailed,
+		mailSuppressed: r.MailSuppressed, mailFailed: r.MailFailed, errs: len(r.Errors)}
+}
+
+func (c jobCounts) into(r *jobRec) {
+	r.Issued, r.Rejected, r.Failed, r.Mailed, r.MailSuppressed, r.MailFailed = c.issued, c.rejected, c.failed, c.mailed, c.mailSuppressed, c.mailFailed
+}
+
+func (c jobCounts) encode() []byte {
+	b := make([]byte, 0, 1+7*binary.MaxVarintLen32)
+	b = append(b, binFormat)
+	for _, n := range [...]int{c.issued, c.rejected, c.failed, c.mailed, c.mailSuppressed, c.mailFailed, c.errs} {
+		b = binary.AppendVarint(b, int64(n))
+	}
+	return b
+}
+
+func decodeCounts(v []byte) (jobCounts, error) {
+	var c jobCounts
+	if len(v) == 0 || v[0] != binFormat {
+		return c, fmt.Errorf("job counters: %w", errBadValue)
+	}
+	v = v[1:]
+	for _, p := range [...]*int{&c.issued, &c.rejected, &c.failed, &c.mailed, &c.mailSuppressed, &c.mailFailed, &c.errs} {
+		n, w := binary.Varint(v)
+		if w <= 0 {
+			return c, fmt.Errorf("job counters: %w", errBadValue)
+		}
+		*p, v = int(n), v[w:]
+	}
+	if len(v) != 0 {
+		return c, fmt.Errorf("job counters: %w", errBadValue)
+	}
+	return c, nil
+}
+
+// The error list is a run of (row, field, message) entries, appended to in place.
+
+func appendRowError(b []byte, e domain.RowError) []byte {
+	b = binary.AppendVarint(b, int64(e.Row))
+	b = appendString(b, e.Field)
+	return appendString(b, e.Message)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func readString(v []byte) (string, []byte, error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > uint64(len(v)-w) {
+		return "", nil, errBadValue
+	}
+	return string(v[w : w+int(n)]), v[w+int(n):], nil
+}
+
+func decodeErrors(v []byte, n int) ([]domain.RowError, error) {
+	out := make([]domain.RowError, 0, n)
+	for len(v) > 0 {
+		row, w := binary.Varint(v)
+		if w <= 0 {
+			return nil, fmt.Errorf("job errors: %w", errBadValue)
+		}
+		e := domain.RowError{Row: int(row)}
+		var err error
+		if e.Field, v, err = readString(v[w:]); err != nil {
+			return nil, fmt.Errorf("job errors: %w", err)
+		}
+		if e.Message, v, err = readString(v); err != nil {
+			return nil, fmt.Errorf("job errors: %w", err)
+		}
+		out = append(out, e)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("job errors: %d stored, the counters say %d: %w", len(out), n, errBadValue)
+	}
+	return out, nil
+}
+
+// appendErrors adds errors to a job's list while it holds fewer than domain.MaxJobErrors.
+func appendErrors(tx *bolt.Tx, k []byte, c *jobCounts, add []domain.RowError) error {
+	clipped := capErrors(make([]domain.RowError, c.errs), add)[c.errs:]
+	if len(clipped) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bJobErrors)
+	// bbolt's value is only valid inside the transaction and must not be changed: copy it.
+	v := append([]byte(nil), b.Get(k)...)
+	for _, e := range clipped {
+		v = appendRowError(v, e)
+	}
+	c.errs += len(clipped)
+	if err := b.Put(k, v); err != nil {
+		return fmt.Errorf("write errors: %w", err)
+	}
+	return nil
+}
+
+// Row markers: outcome, credential id, mail outcome, lease end (Unix nanoseconds, 0 = none).
+
+func (m rowRec) encode() []byte {
+	b := make([]byte, 0, 16+len(m.Outcome)+len(m.CredentialID)+len(m.Mail))
+	b = append(b, binFormat)
+	b = appendString(b, m.Outcome)
+	b = appendString(b, m.CredentialID)
+	b = appendString(b, m.Mail)
+	var lease int64
+	if !m.LeaseUntil.IsZero() {
+		lease = m.LeaseUntil.UnixNano()
+	}
+	return binary.AppendVarint(b, lease)
+}
+
+func decodeRow(v []byte) (rowRec, error) {
+	var m rowRec
+	if len(v) > 0 && v[0] == '{' {
+		err := json.Unmarshal(v, &m)
+		return m, err
+	}
+	if len(v) == 0 || v[0] != binFormat {
+		return m, errBadValue
+	}
+	var err error
+	v = v[1:]
+	for _, p := range [...]*string{&m.Outcome, &m.CredentialID, &m.Mail} {
+		if *p, v, err = readString(v); err != nil {
+			return m, err
+		}
+	}
+	lease, w := binary.Varint(v)
+	if w <= 0 || w != len(v) {
+		return m, errBadValue
+	}
+	if lease != 0 {
+		m.LeaseUntil = time.Unix(0, lease).UTC()
+	}
+	return m, nil
+}
+
+// getRow reads a row's marker; a row nothing was recorded for yet is the zero marker.
+func getRow(tx *bolt.Tx, key []byte, what string) (rowRec, error) {
+	v := tx.Bucket(bJobRows).Get(key)
+	if v == nil {
+		return rowRec{}, nil
+	}
+	m, err := decodeRow(v)
+	if err != nil {
+		return m, fmt.Errorf("%s: decode stored marker: %w", what, err)
+	}
+	return m, nil
+}
+
+func putRow(tx *bolt.Tx, key []byte, m rowRec, what string) error {
+	if err := tx.Bucket(bJobRows).Put(key, m.encode()); err != nil {
+		return fmt.Errorf("%s: write: %w", what, err)
+	}
+	return nil
+}
