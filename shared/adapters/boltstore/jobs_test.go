@@ -48,11 +48,11 @@ func TestJobsOldLayout(t *testing.T) {
 	if got, err := s.GetJob(ctx, "j1"); err != nil || got.Issued != 1 || got.Rejected != 1 || len(got.Errors) != 1 || got.Errors[0] != old.Errors[0] {
 		t.Fatalf("old job read as %+v, %v", got, err)
 	}
-	if changed, err := s.RecordRow(ctx, "j1", 2, domain.RowIssued, "c2", nil, at); err != nil || changed {
-		t.Fatalf("redelivered row of an old marker: changed=%v, %v", changed, err)
-	}
 	if changed, err := s.RecordRow(ctx, "j1", 4, domain.RowFailed, "", &domain.RowError{Row: 4, Message: "down"}, at); err != nil || !changed {
 		t.Fatalf("new row: changed=%v, %v", changed, err)
+	}
+	if changed, err := s.RecordRow(ctx, "j1", 2, domain.RowIssued, "c2", nil, at); err != nil || changed {
+		t.Fatalf("redelivered row of an old marker: changed=%v, %v", changed, err)
 	}
 	if claimed, settled, err := s.ClaimRowMail(ctx, "j1", 2, at, at.Add(time.Minute)); err != nil || !claimed || settled {
 		t.Fatalf("claim mail of an old marker: %v %v %v", claimed, settled, err)
