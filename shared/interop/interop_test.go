@@ -362,6 +362,25 @@ func TestIndependentVerifiers(t *testing.T) {
 		}
 	})
 
+	t.Run("baked badges", func(t *testing.T) {
+		// The downloads, unbaked by the JavaScript verifier's own PNG and SVG readers.
+		png := s.get("/c/" + credID + ".png")
+		if r := verify(t, nodeBin, dir, "badge.png", png); r.Format != "ldp" || !r.Verified || r.Status != "valid" {
+			t.Fatalf("baked PNG: %s", r.raw)
+		}
+		svg := s.get("/c/" + credID + ".svg")
+		if r := verify(t, nodeBin, dir, "badge.svg", svg); r.Format != "jwt" || !r.Verified || r.Status != "valid" {
+			t.Fatalf("baked SVG: %s", r.raw)
+		}
+		if !bytes.Contains(png, []byte("Ada Lovelace")) {
+			t.Fatal("the PNG does not carry the credential as plain iTXt text")
+		}
+		tampered := bytes.Replace(png, []byte("Ada Lovelace"), []byte("Ada Lovelacf"), 1)
+		if r := verify(t, nodeBin, dir, "tampered.png", tampered); r.Verified {
+			t.Fatalf("a PNG with a tampered credential verified: %s", r.raw)
+		}
+	})
+
 	t.Run("undefined term", func(t *testing.T) {
 		// Outside safe mode jsonld.js drops a property its contexts do not define, so the issuer's
 		// original proof would still verify over a credential carrying an extra claim.

@@ -7,7 +7,8 @@
 //   node verify.mjs [--list-contexts] FILE
 //
 // FILE holds either the credential as JSON (an embedded eddsa-rdfc-2022 DataIntegrityProof) or a
-// compact VC-JWT. One JSON result goes to stdout:
+// compact VC-JWT, or a badge image with one baked in (PNG iTXt chunk `openbadgecredential`, SVG
+// `openbadges:credential` element), unbaked here by code of its own per the OB 3.0 baking spec. One JSON result goes to stdout:
 //   {"format": "ldp"|"jwt", "verified": bool, "status": "valid"|"revoked"|"suspended"|"invalid",
 //    "errors": [...], "checks": [{"name", "ok", "message"}]}
 // Exit status: 0 verified and neither revoked nor suspended, 1 anything else, 2 usage error.
@@ -22,6 +23,7 @@
 // Anything else is refused.
 
 import {createHash} from 'node:crypto';
+import {inflateSync} from 'node:zlib';
 import {readFile, readdir} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 import path from 'node:path';
@@ -434,6 +436,54 @@ async function verifyJWT(token, {contexts, validate}) {
   return report.result();
 }
 
+// unbakePNG walks the PNG chunks (length, type, data, CRC) to the iTXt chunk whose keyword is
+// openbadgecredential: keyword NUL, compression flag, method, language tag NUL, translated
+// keyword NUL, text (zlib-compressed when the flag is 1).
+function unbakePNG(buf) {
+  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if(!buf.subarray(0, 8).equals(sig)) {
+    return null;
+  }
+  for(let off = 8; off + 12 <= buf.length;) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    off += 12 + len;
+    if(type !== 'iTXt') {
+      continue;
+    }
+    const k = data.indexOf(0);
+    if(data.toString('latin1', 0, k) !== 'openbadgecredential') {
+      continue;
+    }
+    const compressed = data[k + 1] === 1;
+    const lang = data.indexOf(0, k + 3);
+    const translated = data.indexOf(0, lang + 1);
+    const text = data.subarray(translated + 1);
+    return (compressed ? inflateSync(text) : text).toString('utf8').trim();
+  }
+  throw new UsageError('a PNG without an openbadgecredential iTXt chunk');
+}
+
+// unbakeSVG finds the openbadges:credential element: a JWT in its verify attribute, or the
+// JSON credential as its (CDATA) content.
+function unbakeSVG(text) {
+  if(!/<svg[\s>]/.test(text)) {
+    return null;
+  }
+  const m = /<openbadges:credential\b([^>]*?)(\/>|>([\s\S]*?)<\/openbadges:credential>)/.exec(text);
+  if(!m) {
+    throw new UsageError('an SVG without an openbadges:credential element');
+  }
+  const verify = /\bverify\s*=\s*"([^"]*)"/.exec(m[1]);
+  if(verify) {
+    return verify[1].trim();
+  }
+  const body = (m[3] ?? '').trim();
+  const cdata = /^<!\[CDATA\[([\s\S]*)\]\]>$/.exec(body);
+  return (cdata ? cdata[1] : body).trim();
+}
+
 async function main(argv) {
   const args = argv.slice(2);
   const listContexts = args[0] === '--list-contexts';
@@ -455,9 +505,11 @@ async function main(argv) {
   }
   let text;
   try {
-    text = (await readFile(args[0], 'utf8')).trim();
+    const raw = await readFile(args[0]);
+    text = unbakePNG(raw) ?? raw.toString('utf8').trim();
+    text = unbakeSVG(text) ?? text;
   } catch(e) {
-    throw new UsageError(`cannot read ${args[0]}: ${e.message}`);
+    throw e instanceof UsageError ? e : new UsageError(`cannot read ${args[0]}: ${e.message}`);
   }
   const validate = await loadSchemaValidator();
   let result;
