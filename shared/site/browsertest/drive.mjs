@@ -35,6 +35,9 @@ const report = { browserVersion: browser.version(), pages: {}, offsite: [] };
 
 async function newPage(viewport) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: 'en-US' });
+  // `make test` runs every package at once on few cores: generous limits, so only a real hang fails.
+  context.setDefaultTimeout(60_000);
+  context.setDefaultNavigationTimeout(60_000);
   // Anything not served by the local server is refused and recorded: a page that needs a third
   // party to render is a finding, and the test must never reach the internet.
   await context.route('**/*', (route) => {
@@ -77,7 +80,7 @@ async function axe(page) {
 async function credentialPage(page) {
   await page.waitForFunction(
     () => document.querySelector('#browser-check')?.getAttribute('data-result') !== 'pending',
-    null, { timeout: 30_000 },
+    null, { timeout: 60_000 },
   ).catch(() => {});
   return page.evaluate(() => {
     const attr = (sel, name) => document.querySelector(sel)?.getAttribute(name) ?? null;
