@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
@@ -23,7 +22,7 @@ func main() {
 	log := cloud.Logger()
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs: func(cfg aws.Config, bucket string) domain.Blobs {
-			return s3blobs.New(s3.NewFromConfig(cfg), bucket)
+			return s3blobs.New(cfg, bucket)
 		},
 		Parse:  roster.Parser(roster.Options{}),
 		Report: roster.Report,

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // blob reads an object through ranged GETs of whole blocks and keeps the most recently used
@@ -17,8 +15,7 @@ import (
 // not one per read.
 type blob struct {
 	ctx       context.Context
-	client    *s3.Client
-	bucket    string
+	store     *Store
 	key       string
 	size      int64
 	etag      string
@@ -82,24 +79,24 @@ func (b *blob) block(idx int64) ([]byte, error) {
 	}
 	start := idx * b.blockSize
 	end := min(start+b.blockSize, b.size) - 1
-	in := &s3.GetObjectInput{
-		Bucket: aws.String(b.bucket), Key: aws.String(b.key),
-		Range: aws.String(fmt.Sprintf("bytes=%d-%d", start, end)),
-	}
+	h := http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", start, end)}}
 	if b.etag != "" {
-		in.IfMatch = aws.String(b.etag)
-	}
-	out, err := b.client.GetObject(b.ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("s3blobs: read %s bytes %d-%d: %w", b.key, start, end, err)
-	}
-	defer out.Body.Close()
-	// A server that ignored the Range would hand over the object from its start.
-	if want := fmt.Sprintf("bytes %d-%d/", start, end); !strings.HasPrefix(aws.ToString(out.ContentRange), want) {
-		return nil, fmt.Errorf("s3blobs: read %s: asked for %s, got Content-Range %q", b.key, want, aws.ToString(out.ContentRange))
+		// A replaced object answers 412 PreconditionFailed rather than mixing two versions.
+		h.Set("If-Match", b.etag)
 	}
 	data := make([]byte, end-start+1)
-	if _, err := io.ReadFull(out.Body, data); err != nil {
+	err := b.store.do(b.ctx, request{method: http.MethodGet, key: b.key, header: h}, func(res *http.Response) error {
+		// A server that ignored the Range would hand over the object from its start.
+		if want := fmt.Sprintf("bytes %d-%d/", start, end); res.StatusCode != http.StatusPartialContent || !strings.HasPrefix(res.Header.Get("Content-Range"), want) {
+			return fmt.Errorf("asked for %s, got %s with Content-Range %q", want, res.Status, res.Header.Get("Content-Range"))
+		}
+		if _, err := io.ReadFull(res.Body, data); err != nil {
+			// The connection broke mid-body: worth another attempt.
+			return transientError{err}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("s3blobs: read %s bytes %d-%d: %w", b.key, start, end, err)
 	}
 	if len(b.blocks) >= b.maxBlocks {

@@ -1,8 +1,9 @@
 // Package s3blobs is the Blobs port on Amazon S3: roster uploads are S3 presigned POSTs (an
 // HTML form with a signed POST policy, which the SDK has no helper for), reads are ranged
-// GETs, writes PutObject, downloads presigned GETs.
+// GETs, writes PutObject, downloads presigned GETs. All of them are REST calls signed with
+// SigV4 here, not through the SDK's s3 package (rest.go says why).
 //
-// Presigned POSTs and GETs are signed with the credentials of the client. On Lambda those are
+// Presigned POSTs and GETs are signed with the credentials of the AWS configuration. On Lambda those are
 // the role's temporary credentials: a presigned URL then stops working when they expire, even
 // before its own expiry (Lambda's credentials outlive the 15-minute upload TTL and the 1-hour
 // report TTL in practice, but not by a guaranteed margin).
@@ -20,25 +21,33 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
 
 // Store keeps blobs in one bucket.
 type Store struct {
-	client  *s3.Client
-	presign *s3.PresignClient
-	bucket  string
+	bucket    string
+	region    string
+	creds     aws.CredentialsProvider
+	http      aws.HTTPClient
+	signer    *v4.Signer
+	pathStyle bool
+	base      string // the bucket's URL, no trailing slash
+	cfgErr    error  // a configuration New could not use, returned by every call
 
-	// Now is the clock presigned POSTs are dated with; nil means time.Now. Tests pin it.
+	// Now is the clock presigned POSTs and GETs are dated with; nil means time.Now. Tests pin
+	// it. Other requests are signed with the real time, as S3 refuses requests dated more
+	// than 15 minutes off.
 	Now func() time.Time
 	// BlockSize is how many bytes one ranged GET of an open Blob fetches (default 1 MiB), and
 	// CacheBlocks how many fetched blocks a Blob keeps (default 8): enough for a ZIP reader
@@ -47,16 +56,31 @@ type Store struct {
 	BlockSize   int64
 	CacheBlocks int
 	// PutBufferBytes is the largest Put body that is buffered in memory when it is not
-	// seekable (default 16 MiB); larger ones are spooled to a temp file. The SDK signs the
-	// payload's hash over plain HTTP and retries by seeking, so it needs a seekable body.
+	// seekable (default 16 MiB); larger ones are spooled to a temp file. The request carries
+	// the payload's SHA-256, and a retry sends the body again, so it is read more than once.
 	PutBufferBytes int64
+	// Attempts bounds the tries of a call that S3 throttled, failed (5xx) or whose connection
+	// broke; 3 unless set.
+	Attempts int
 }
 
-// New returns a store on bucket through client. Presigned POST URLs follow the client's
-// addressing (path-style when its UsePathStyle is set, virtual-hosted otherwise), endpoint and
-// region, as resolved by the SDK's own S3 endpoint rules.
-func New(client *s3.Client, bucket string) *Store {
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket}
+// New returns a store on bucket with cfg's region, credentials, HTTP client and endpoint.
+// Without cfg.BaseEndpoint the bucket is addressed at its regional endpoint, virtual-hosted
+// (https://{bucket}.s3.{region}.amazonaws.com) unless PathStyle is given or the name has dots;
+// with one (an emulator), path-style under it. A configuration that cannot work (no region, a
+// malformed endpoint) makes every call fail with an error saying so.
+func New(cfg aws.Config, bucket string, opts ...Option) *Store {
+	s := &Store{bucket: bucket, region: cfg.Region, creds: cfg.Credentials, http: cfg.HTTPClient}
+	if s.http == nil {
+		s.http = http.DefaultClient
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	// S3 signs the path as sent, not escaped a second time as other services do.
+	s.signer = v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	s.resolveEndpoint(cfg)
+	return s
 }
 
 func (s *Store) now() time.Time {
@@ -133,15 +157,10 @@ func (s *Store) PresignUpload(ctx context.Context, key string, maxBytes int64, t
 	if maxBytes <= 0 || ttl <= 0 {
 		return domain.Upload{}, fmt.Errorf("s3blobs: presign %s: maxBytes (%d) and ttl (%v) must be positive", key, maxBytes, ttl)
 	}
-	opts := s.client.Options()
-	if opts.Credentials == nil {
-		return domain.Upload{}, fmt.Errorf("s3blobs: presign %s: the S3 client has no credentials", key)
+	if s.cfgErr != nil {
+		return domain.Upload{}, s.cfgErr
 	}
-	creds, err := opts.Credentials.Retrieve(ctx)
-	if err != nil {
-		return domain.Upload{}, fmt.Errorf("s3blobs: presign %s: credentials: %w", key, err)
-	}
-	url, err := s.bucketURL(ctx)
+	creds, err := s.credentials(ctx)
 	if err != nil {
 		return domain.Upload{}, fmt.Errorf("s3blobs: presign %s: %w", key, err)
 	}
@@ -151,11 +170,12 @@ func (s *Store) PresignUpload(ctx context.Context, key string, maxBytes int64, t
 	if t := exp.Truncate(time.Second); !t.Equal(exp) {
 		exp = t.Add(time.Second)
 	}
-	fields, err := PostFields(creds, opts.Region, s.bucket, key, maxBytes, now, exp)
+	fields, err := PostFields(creds, s.region, s.bucket, key, maxBytes, now, exp)
 	if err != nil {
 		return domain.Upload{}, fmt.Errorf("s3blobs: presign %s: %w", key, err)
 	}
-	return domain.Upload{URL: url, Fields: fields, MaxBytes: maxBytes, ExpiresAt: exp}, nil
+	// The form is posted to the bucket's URL, where S3 takes the key from the form.
+	return domain.Upload{URL: s.base, Fields: fields, MaxBytes: maxBytes, ExpiresAt: exp}, nil
 }
 
 // PostFields returns the form fields of a presigned POST of key to bucket: the base64 policy
@@ -200,44 +220,7 @@ func PostFields(creds aws.Credentials, region, bucket, key string, maxBytes int6
 	return fields, nil
 }
 
-// bucketURL is where the form is posted: the bucket's endpoint as the SDK's S3 endpoint rules
-// resolve it for this client (virtual-hosted or path-style, custom endpoint, FIPS, dual-stack).
-func (s *Store) bucketURL(ctx context.Context) (string, error) {
-	o := s.client.Options()
-	params := s3.EndpointParameters{
-		Bucket:         aws.String(s.bucket),
-		Region:         aws.String(o.Region),
-		ForcePathStyle: aws.Bool(o.UsePathStyle),
-		Accelerate:     aws.Bool(o.UseAccelerate),
-		Endpoint:       o.BaseEndpoint,
-		UseFIPS:        aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
-		UseDualStack:   aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
-	}
-	resolver := o.EndpointResolverV2
-	if resolver == nil {
-		resolver = s3.NewDefaultEndpointResolverV2()
-	}
-	ep, err := resolver.ResolveEndpoint(ctx, params)
-	if err != nil {
-		return "", fmt.Errorf("bucket endpoint: %w", err)
-	}
-	return ep.URI.String(), nil
-}
-
 // --- reading --------------------------------------------------------------------------------
-
-// isNotFound tells an absent object (or bucket) from other failures: HeadObject answers a bare
-// 404 (types.NotFound), GetObject NoSuchKey.
-func isNotFound(err error) bool {
-	var nf *types.NotFound
-	var nk *types.NoSuchKey
-	var nb *types.NoSuchBucket
-	if errors.As(err, &nf) || errors.As(err, &nk) || errors.As(err, &nb) {
-		return true
-	}
-	var api smithy.APIError
-	return errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")
-}
 
 // Open heads the object for its size and ETag and returns a Blob whose ReadAt fetches blocks
 // with ranged GETs pinned to that ETag: an object replaced while it is read fails the read
@@ -246,10 +229,24 @@ func (s *Store) Open(ctx context.Context, key string) (domain.Blob, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
-	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	var size int64
+	var etag string
+	err := s.do(ctx, request{method: http.MethodHead, key: key}, func(res *http.Response) error {
+		n, err := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("S3 answered the HEAD without a valid Content-Length (%q)", res.Header.Get("Content-Length"))
+		}
+		size, etag = n, res.Header.Get("ETag")
+		return nil
+	})
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("s3blobs: open %s: %w (%w)", key, domain.ErrNotFound, err)
+		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusForbidden {
+			// Not ErrNotFound: the same answer also means the role may not read the object.
+			return nil, fmt.Errorf("s3blobs: open %s: %w (S3 answers a HEAD of a missing object with 403 when the caller may not s3:ListBucket the bucket, else access to the object is denied)", key, err)
 		}
 		return nil, fmt.Errorf("s3blobs: open %s: %w", key, err)
 	}
@@ -261,18 +258,15 @@ func (s *Store) Open(ctx context.Context, key string) (domain.Blob, error) {
 	if nb <= 0 {
 		nb = 8
 	}
-	return &blob{
-		ctx: ctx, client: s.client, bucket: s.bucket, key: key,
-		size: aws.ToInt64(head.ContentLength), etag: aws.ToString(head.ETag),
-		blockSize: bs, maxBlocks: nb,
-	}, nil
+	return &blob{ctx: ctx, store: s, key: key, size: size, etag: etag, blockSize: bs, maxBlocks: nb}, nil
 }
 
 // --- writing --------------------------------------------------------------------------------
 
-// Put stores body under key with PutObject. A body that is not an io.ReadSeeker is buffered
-// (in memory up to PutBufferBytes, else in a temp file) so the SDK can hash and retry it. A
-// body whose length differs from size is refused before anything is sent.
+// Put stores body under key with PutObject, signed with the body's SHA-256. A body that is not
+// an io.ReadSeeker is buffered (in memory up to PutBufferBytes, else in a temp file) so it can
+// be hashed and sent again on a retry. A body whose length differs from size is refused before
+// anything is sent.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64, contentType string) error {
 	if err := CheckKey(key); err != nil {
 		return err
@@ -285,20 +279,23 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64,
 		return fmt.Errorf("s3blobs: put %s: %w", key, err)
 	}
 	defer cleanup()
-	in := &s3.PutObjectInput{
-		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: rs, ContentLength: aws.Int64(size),
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(rs, 0, size)); err != nil {
+		return fmt.Errorf("s3blobs: put %s: hash body: %w", key, err)
 	}
+	h := http.Header{}
 	if contentType != "" {
-		in.ContentType = aws.String(contentType)
+		h.Set("Content-Type", contentType)
 	}
-	if _, err := s.client.PutObject(ctx, in); err != nil {
+	r := request{method: http.MethodPut, key: key, header: h, body: rs, payloadHash: hex.EncodeToString(sum.Sum(nil))}
+	if err := s.do(ctx, r, nil); err != nil {
 		return fmt.Errorf("s3blobs: put %s: %w", key, err)
 	}
 	return nil
 }
 
-// seekable returns body as an io.ReadSeeker holding exactly size bytes.
-func (s *Store) seekable(body io.Reader, size int64) (io.ReadSeeker, func(), error) {
+// seekable returns body as a reader of exactly size bytes that can be read again.
+func (s *Store) seekable(body io.Reader, size int64) (*io.SectionReader, func(), error) {
 	nop := func() {}
 	if rs, ok := body.(io.ReadSeeker); ok {
 		// Check the length without reading: a seeker knows where its end is.
@@ -327,7 +324,7 @@ func (s *Store) seekable(body io.Reader, size int64) (io.ReadSeeker, func(), err
 		if int64(n) != size {
 			return nil, nop, fmt.Errorf("the body has %s bytes, size says %d", countDesc(n, size), size)
 		}
-		return bytes.NewReader(buf[:n]), nop, nil
+		return io.NewSectionReader(bytes.NewReader(buf[:n]), 0, size), nop, nil
 	}
 	f, err := os.CreateTemp("", "s3blobs-put-*")
 	if err != nil {
@@ -353,8 +350,9 @@ func countDesc(n int, size int64) string {
 	return fmt.Sprint(n)
 }
 
-// readerAtSeeker reads at offsets of a ReadSeeker relative to base. The SDK reads a Put body
-// from one goroutine at a time, so seeking then reading is safe here.
+// readerAtSeeker reads at offsets of a ReadSeeker relative to base. Put reads its body from
+// one goroutine at a time (hashing, then each attempt in turn), so seeking then reading is
+// safe here.
 type readerAtSeeker struct {
 	rs   io.ReadSeeker
 	base int64
@@ -371,13 +369,18 @@ func (r readerAtSeeker) ReadAt(p []byte, off int64) (int, error) {
 
 // DownloadURL presigns a GET of key that makes S3 answer with Content-Disposition: attachment
 // and filename (RFC 6266 filename* for non-ASCII names). Presigning does not check that the
-// object exists; a GET of an absent one answers 404 (403 without s3:ListBucket).
+// object exists; a GET of an absent one answers 404 (403 without s3:ListBucket). The URL is
+// signed with UNSIGNED-PAYLOAD and X-Amz-Expires of ttl in whole seconds, rounded up (SigV4
+// allows at most 7 days).
 func (s *Store) DownloadURL(ctx context.Context, key, filename string, ttl time.Duration) (string, error) {
 	if err := CheckKey(key); err != nil {
 		return "", err
 	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("s3blobs: download URL %s: ttl (%v) must be positive", key, ttl)
+	if ttl <= 0 || ttl > maxPresignExpiry {
+		return "", fmt.Errorf("s3blobs: download URL %s: ttl (%v) must be positive and at most %v", key, ttl, maxPresignExpiry)
+	}
+	if s.cfgErr != nil {
+		return "", s.cfgErr
 	}
 	name := strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -388,15 +391,28 @@ func (s *Store) DownloadURL(ctx context.Context, key, filename string, ttl time.
 	if name == "" {
 		name = key[strings.LastIndexByte(key, '/')+1:]
 	}
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
-		Bucket:                     aws.String(s.bucket),
-		Key:                        aws.String(key),
-		ResponseContentDisposition: aws.String(mime.FormatMediaType("attachment", map[string]string{"filename": name})),
-	}, s3.WithPresignExpires(ttl))
+	creds, err := s.credentials(ctx)
 	if err != nil {
 		return "", fmt.Errorf("s3blobs: download URL %s: %w", key, err)
 	}
-	return req.URL, nil
+	u, err := url.Parse(s.objectURL(key))
+	if err != nil {
+		return "", fmt.Errorf("s3blobs: download URL %s: %w", key, err)
+	}
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	u.RawQuery = url.Values{
+		"response-content-disposition": {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
+		"X-Amz-Expires":                {strconv.FormatInt(secs, 10)},
+	}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("s3blobs: download URL %s: %w", key, err)
+	}
+	signed, _, err := s.signer.PresignHTTP(ctx, creds, req, unsignedPayload, "s3", s.region, s.now().UTC())
+	if err != nil {
+		return "", fmt.Errorf("s3blobs: download URL %s: %w", key, err)
+	}
+	return signed, nil
 }
 
 var _ domain.Blobs = (*Store)(nil)
