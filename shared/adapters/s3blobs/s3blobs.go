@@ -149,7 +149,7 @@ func hmacSHA256(key []byte, data string) []byte {
 }
 
 // PresignUpload builds an S3 presigned POST: a policy allowing exactly key in the bucket, a
-// file of 1..maxBytes bytes, until ttl runs out, signed with the client's credentials.
+// file of 1..maxBytes bytes, until ttl runs out, signed with the store's credentials.
 func (s *Store) PresignUpload(ctx context.Context, key string, maxBytes int64, ttl time.Duration) (domain.Upload, error) {
 	if err := CheckKey(key); err != nil {
 		return domain.Upload{}, err
