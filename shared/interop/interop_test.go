@@ -17,10 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,7 +26,7 @@ import (
 	"time"
 
 	"github.com/credence-oss/credence/shared/adapters/awstest"
-	"github.com/credence-oss/credence/shared/app"
+	"github.com/credence-oss/credence/shared/app/apptest"
 	"github.com/credence-oss/credence/shared/standards/jsonld"
 	"github.com/credence-oss/credence/shared/standards/keys"
 )
@@ -131,90 +127,6 @@ func verify(t *testing.T, nodeBin, dir, name string, doc []byte) result {
 }
 
 // server is a local Credence on 127.0.0.1 driven through its admin API.
-type server struct {
-	t     *testing.T
-	url   string
-	local *app.Local
-}
-
-const adminKey = "interop-admin-key-0123456789"
-
-func newServer(t *testing.T) *server {
-	t.Helper()
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	local, err := app.OpenLocal(app.LocalOptions{Dir: t.TempDir(), BaseURL: srv.URL, AdminKey: adminKey, Log: quiet})
-	if err != nil {
-		t.Fatalf("open local Credence: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = local.Close(ctx)
-	})
-	handler = local.Handler
-	return &server{t: t, url: srv.URL, local: local}
-}
-
-func (s *server) api(want int, method, path string, body any) map[string]any {
-	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, raw)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		s.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-	}
-	return out
-}
-
-func (s *server) get(path string) []byte {
-	s.t.Helper()
-	res, err := http.Get(s.url + path)
-	if err != nil {
-		s.t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		s.t.Fatalf("GET %s: %d %s", path, res.StatusCode, raw)
-	}
-	return raw
-}
-
-func str(t *testing.T, m map[string]any, key string) string {
-	t.Helper()
-	v, ok := m[key].(string)
-	if !ok || v == "" {
-		t.Fatalf("no %q in %v", key, m)
-	}
-	return v
-}
-
 // TestContextMapMatchesCredence: the verifier reads the URL -> file map of the JSON-LD contexts
 // from shared/standards/jsonld's Go source; it must serve exactly the documents Credence embeds.
 func TestContextMapMatchesCredence(t *testing.T) {
@@ -298,22 +210,22 @@ func TestSchemaOnOfficialExamples(t *testing.T) {
 // valid, then suspended, reinstated and revoked; tampered and unsafe variants must fail.
 func TestIndependentVerifiers(t *testing.T) {
 	nodeBin := node(t)
-	s := newServer(t)
+	s := apptest.Start(t)
 	dir := t.TempDir()
 
-	iss := s.api(201, "POST", "/v1/issuers", map[string]any{"name": "Interop University", "url": "https://interop.example.edu", "email": "registrar@interop.example.edu"})
-	issuerID := str(t, iss, "id")
-	ach := s.api(201, "POST", "/v1/issuers/"+issuerID+"/achievements", map[string]any{
+	iss := s.API(201, "POST", "/v1/issuers", map[string]any{"name": "Interop University", "url": "https://interop.example.edu", "email": "registrar@interop.example.edu"})
+	issuerID := apptest.Str(t, iss, "id")
+	ach := s.API(201, "POST", "/v1/issuers/"+issuerID+"/achievements", map[string]any{
 		"name": "Interoperability", "description": "Issued credentials others can verify.",
 		"criteria": map[string]any{"narrative": "Passed an independent verifier."},
 	})
-	cred := s.api(201, "POST", "/v1/issuers/"+issuerID+"/credentials", map[string]any{
-		"achievementId": str(t, ach, "id"),
+	cred := s.API(201, "POST", "/v1/issuers/"+issuerID+"/credentials", map[string]any{
+		"achievementId": apptest.Str(t, ach, "id"),
 		"recipient":     map[string]any{"name": "Ada Lovelace", "email": "ada@example.org"},
 	})
-	credID := str(t, cred, "id")
-	ldp := s.get("/c/" + credID + ".json")
-	jwt := bytes.TrimSpace(s.get("/c/" + credID + ".jwt"))
+	credID := apptest.Str(t, cred, "id")
+	ldp := s.Get("/c/" + credID + ".json")
+	jwt := bytes.TrimSpace(s.Get("/c/" + credID + ".jwt"))
 	if !bytes.Contains(ldp, []byte(`"did:web:127.0.0.1%3A`)) {
 		t.Fatalf("the credential's issuer is not a loopback did:web DID: %s", ldp)
 	}
@@ -364,11 +276,11 @@ func TestIndependentVerifiers(t *testing.T) {
 
 	t.Run("baked badges", func(t *testing.T) {
 		// The downloads, unbaked by the JavaScript verifier's own PNG and SVG readers.
-		png := s.get("/c/" + credID + ".png")
+		png := s.Get("/c/" + credID + ".png")
 		if r := verify(t, nodeBin, dir, "badge.png", png); r.Format != "ldp" || !r.Verified || r.Status != "valid" {
 			t.Fatalf("baked PNG: %s", r.raw)
 		}
-		svg := s.get("/c/" + credID + ".svg")
+		svg := s.Get("/c/" + credID + ".svg")
 		if r := verify(t, nodeBin, dir, "badge.svg", svg); r.Format != "jwt" || !r.Verified || r.Status != "valid" {
 			t.Fatalf("baked SVG: %s", r.raw)
 		}
@@ -395,12 +307,12 @@ func TestIndependentVerifiers(t *testing.T) {
 			t.Fatalf("JSON credential with an undefined term: %s", r.raw)
 		}
 		// The JWT is signed again with the issuer's own RSA key, so only safe mode can catch it.
-		issuer, err := s.local.Store.GetIssuer(context.Background(), issuerID)
+		issuer, err := s.Local.Store.GetIssuer(context.Background(), issuerID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sign := func(input []byte) []byte {
-			sig, err := s.local.Keys.Sign(context.Background(), issuer.RSAKey, keys.RS256, input)
+			sig, err := s.Local.Keys.Sign(context.Background(), issuer.RSAKey, keys.RS256, input)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,9 +337,9 @@ func TestIndependentVerifiers(t *testing.T) {
 
 	// A default credential has only a revocation entry (the single credentialStatus object the
 	// OB 3.0 schema requires), so it cannot be suspended.
-	s.api(409, "POST", "/v1/credentials/"+credID+"/suspend", map[string]any{"reason": "under review"})
+	s.API(409, "POST", "/v1/credentials/"+credID+"/suspend", map[string]any{"reason": "under review"})
 
-	s.api(200, "POST", "/v1/credentials/"+credID+"/revoke", map[string]any{"reason": "issued in error"})
+	s.API(200, "POST", "/v1/credentials/"+credID+"/revoke", map[string]any{"reason": "issued in error"})
 	l, j = both("revoked")
 	expect(l, "ldp", true, "revoked", "revocation=true")
 	expect(j, "jwt", true, "revoked", "revocation=true")
@@ -439,19 +351,19 @@ func TestIndependentVerifiers(t *testing.T) {
 		// An issuer that opts into suspension issues two status entries: Digital Bazaar's stack
 		// checks both lists, and the official OB 3.0 schema refuses the array. This pins down
 		// why suspension is opt-in.
-		iss := s.api(201, "POST", "/v1/issuers", map[string]any{"name": "Suspending University", "url": "https://suspend.example.edu",
+		iss := s.API(201, "POST", "/v1/issuers", map[string]any{"name": "Suspending University", "url": "https://suspend.example.edu",
 			"email": "registrar@suspend.example.edu", "statusPurposes": []string{"revocation", "suspension"}})
-		id := str(t, iss, "id")
-		ach := s.api(201, "POST", "/v1/issuers/"+id+"/achievements", map[string]any{
+		id := apptest.Str(t, iss, "id")
+		ach := s.API(201, "POST", "/v1/issuers/"+id+"/achievements", map[string]any{
 			"name": "Interoperability", "description": "Issued credentials others can verify.",
 			"criteria": map[string]any{"narrative": "Passed an independent verifier."},
 		})
-		cred := s.api(201, "POST", "/v1/issuers/"+id+"/credentials", map[string]any{
-			"achievementId": str(t, ach, "id"), "recipient": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org"},
+		cred := s.API(201, "POST", "/v1/issuers/"+id+"/credentials", map[string]any{
+			"achievementId": apptest.Str(t, ach, "id"), "recipient": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org"},
 		})
-		cid := str(t, cred, "id")
-		ldp := s.get("/c/" + cid + ".json")
-		jwt := bytes.TrimSpace(s.get("/c/" + cid + ".jwt"))
+		cid := apptest.Str(t, cred, "id")
+		ldp := s.Get("/c/" + cid + ".json")
+		jwt := bytes.TrimSpace(s.Get("/c/" + cid + ".jwt"))
 		look := func(step, bits string) {
 			t.Helper()
 			for _, r := range []result{verify(t, nodeBin, dir, "optin-"+step+".json", ldp), verify(t, nodeBin, dir, "optin-"+step+".jwt", jwt)} {
@@ -468,9 +380,9 @@ func TestIndependentVerifiers(t *testing.T) {
 			}
 		}
 		look("issued", "revocation=false, suspension=false")
-		s.api(200, "POST", "/v1/credentials/"+cid+"/suspend", map[string]any{"reason": "under review"})
+		s.API(200, "POST", "/v1/credentials/"+cid+"/suspend", map[string]any{"reason": "under review"})
 		look("suspended", "revocation=false, suspension=true")
-		s.api(200, "POST", "/v1/credentials/"+cid+"/reinstate", map[string]any{"reason": "cleared"})
+		s.API(200, "POST", "/v1/credentials/"+cid+"/reinstate", map[string]any{"reason": "cleared"})
 		look("reinstated", "revocation=false, suspension=false")
 	})
 }

@@ -7,10 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +15,7 @@ import (
 	"time"
 
 	"github.com/credence-oss/credence/shared/adapters/awstest"
-	"github.com/credence-oss/credence/shared/app"
+	"github.com/credence-oss/credence/shared/app/apptest"
 )
 
 const (
@@ -27,7 +23,6 @@ const (
 	ChromiumEnv = "CREDENCE_TEST_CHROMIUM"
 	// UpdateEnv=1 rewrites docs/screenshots/ instead of a temporary directory.
 	UpdateEnv = "CREDENCE_UPDATE_SCREENSHOTS"
-	adminKey  = "browsertest-admin-key-0123456789"
 	recipient = "Ada Lovelace"
 )
 
@@ -68,72 +63,6 @@ func tools(t *testing.T) (nodeBin, chromium string) {
 		}
 	}
 	return nodeBin, chromium
-}
-
-type server struct {
-	t   *testing.T
-	url string
-}
-
-func newServer(t *testing.T) *server {
-	t.Helper()
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	local, err := app.OpenLocal(app.LocalOptions{Dir: t.TempDir(), BaseURL: srv.URL, AdminKey: adminKey, Log: quiet})
-	if err != nil {
-		t.Fatalf("open local Credence: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = local.Close(ctx)
-	})
-	handler = local.Handler
-	return &server{t: t, url: srv.URL}
-}
-
-func (s *server) api(want int, method, path string, body any) map[string]any {
-	s.t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(raw))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, res.StatusCode, want, out)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		s.t.Fatalf("%s %s: %v: %s", method, path, err, out)
-	}
-	return m
-}
-
-func (s *server) get(path string) []byte {
-	s.t.Helper()
-	res, err := http.Get(s.url + path)
-	if err != nil {
-		s.t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		s.t.Fatalf("GET %s: %d %s", path, res.StatusCode, raw)
-	}
-	return raw
 }
 
 func id(t *testing.T, m map[string]any) string {
@@ -229,30 +158,30 @@ type report struct {
 // starting Chromium costs more than all the pages together.
 func TestPagesInChromium(t *testing.T) {
 	nodeBin, chromium := tools(t)
-	s := newServer(t)
+	s := apptest.Start(t)
 
-	iss := s.api(201, "POST", "/v1/issuers", map[string]any{
+	iss := s.API(201, "POST", "/v1/issuers", map[string]any{
 		"name": "Northfield University", "url": "https://www.northfield.example.edu", "email": "registrar@northfield.example.edu",
 		"branding": map[string]any{"primaryColor": "#1a4f8b"},
 	})
-	ach := s.api(201, "POST", "/v1/issuers/"+id(t, iss)+"/achievements", map[string]any{
+	ach := s.API(201, "POST", "/v1/issuers/"+id(t, iss)+"/achievements", map[string]any{
 		"name": "Data Analysis with Python", "achievementType": "Certificate",
 		"description": "Cleans, explores and visualises real data sets with pandas and matplotlib, and reports findings to a non-technical audience.",
 		"criteria":    map[string]any{"narrative": "Completed six graded labs and a capstone analysis of a public data set, assessed by two instructors."},
 		"skills":      []string{"Python", "pandas", "Data visualisation", "Statistical reasoning"},
 	})
 	issue := func() string {
-		c := s.api(201, "POST", "/v1/issuers/"+id(t, iss)+"/credentials", map[string]any{
+		c := s.API(201, "POST", "/v1/issuers/"+id(t, iss)+"/credentials", map[string]any{
 			"achievementId": id(t, ach),
 			"recipient":     map[string]any{"name": recipient, "email": "ada@example.org"},
 		})
 		return id(t, c)
 	}
 	validID, revokedID := issue(), issue()
-	s.api(200, "POST", "/v1/credentials/"+revokedID+"/revoke", map[string]any{"reason": "issued in error"})
+	s.API(200, "POST", "/v1/credentials/"+revokedID+"/revoke", map[string]any{"reason": "issued in error"})
 
-	validJWT := string(bytes.TrimSpace(s.get("/c/" + validID + ".jwt")))
-	revokedJWT := string(bytes.TrimSpace(s.get("/c/" + revokedID + ".jwt")))
+	validJWT := string(bytes.TrimSpace(s.Get("/c/" + validID + ".jwt")))
+	revokedJWT := string(bytes.TrimSpace(s.Get("/c/" + revokedID + ".jwt")))
 
 	shots := t.TempDir()
 	if os.Getenv(UpdateEnv) == "1" {
@@ -266,9 +195,9 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	cfg := map[string]any{
 		"chromium":      chromium,
-		"base":          s.url,
-		"valid":         map[string]any{"url": s.url + "/c/" + validID, "jwtPath": "/c/" + validID + ".jwt"},
-		"revoked":       map[string]any{"url": s.url + "/c/" + revokedID, "jwt": revokedJWT},
+		"base":          s.URL,
+		"valid":         map[string]any{"url": s.URL + "/c/" + validID, "jwtPath": "/c/" + validID + ".jwt"},
+		"revoked":       map[string]any{"url": s.URL + "/c/" + revokedID, "jwt": revokedJWT},
 		"tamperedJWT":   tamper(t, validJWT),
 		"screenshotDir": shots,
 	}
