@@ -377,6 +377,12 @@ func TestBulkKMSThrottlingIsRetriedAndEveryRowIssued(t *testing.T) {
 	if sig.hits.Load() != 60 {
 		t.Fatalf("throttled %d times, want 60", sig.hits.Load())
 	}
+	// A throttled attempt's retries sign with the index it claimed: one index per credential
+	// (the rows' and the fixture's own).
+	used, err := e.local.Store.CountStatusIndexes(context.Background(), a.issuer, "1")
+	if err != nil || used != len(s.good)+1 {
+		t.Fatalf("%d status indexes claimed for %d credentials (%v)", used, len(s.good)+1, err)
+	}
 }
 
 // poisonStore refuses to store one recipient's credential, whatever the delivery.

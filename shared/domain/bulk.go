@@ -568,7 +568,7 @@ func (s *lineSet) has(n int) bool {
 // refuses is recorded as rejected and is not an error.
 func (b *Bulk) IssueRow(ctx context.Context, m IssueRowMessage) error {
 	p := Principal{KeyID: "job:" + m.JobID, IssuerID: m.IssuerID}
-	opt := IssueOptions{Actor: "job:" + m.JobID, JobID: m.SourceJobID, Row: m.Row}
+	opt := IssueOptions{Actor: "job:" + m.JobID, JobID: m.SourceJobID, Row: m.Row, Slot: &StatusSlot{}}
 	retries := b.ThrottleRetries
 	if retries <= 0 {
 		retries = 5

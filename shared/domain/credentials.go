@@ -62,6 +62,17 @@ type IssueOptions struct {
 	JobID          string
 	Row            int
 	RequestID      string
+	// Slot, when given, keeps the status index the first attempt claimed for the caller's
+	// retries of the same credential (signing throttled, say). The index is part of the signed
+	// document, so it is claimed before signing; without the slot each retry would claim
+	// another and leave the earlier ones claimed and never used.
+	Slot *StatusSlot
+}
+
+// StatusSlot is a claimed status list index, carried from one Issue attempt to the next.
+type StatusSlot struct {
+	listID string
+	index  int
 }
 
 // StatusListSize is the length of every status list: the Bitstring Status List minimum,
@@ -127,9 +138,19 @@ func (s *Service) Issue(ctx context.Context, p Principal, issuerID string, in Is
 		}
 	}
 
-	listID, index, err := s.claimStatusIndex(ctx, issuerID)
-	if err != nil {
-		return Credential{}, false, err
+	var (
+		listID string
+		index  int
+	)
+	if opt.Slot != nil && opt.Slot.listID != "" {
+		listID, index = opt.Slot.listID, opt.Slot.index
+	} else {
+		if listID, index, err = s.claimStatusIndex(ctx, issuerID); err != nil {
+			return Credential{}, false, err
+		}
+		if opt.Slot != nil {
+			opt.Slot.listID, opt.Slot.index = listID, index
+		}
 	}
 	salt, err := newSalt()
 	if err != nil {
