@@ -8,7 +8,7 @@
 //	issuers             (issuerID)                            issuer
 //	achievements        (issuerID, achievementID)             achievement
 //	credentials         (credentialID)                        credential without LDP and JWT
-//	credential_docs     (credentialID)                        LDP and JWT
+//	credential_docs     (credentialID)                        LDP and JWT (binary, records.go)
 //	cred_by_issuer      (issuerID, issuedAt, credentialID)    -
 //	cred_by_achievement (issuerID, achievementID, issuedAt, credentialID)  -
 //	cred_by_email       (issuerID, emailKey, issuedAt, credentialID)       achievementID
@@ -359,8 +359,8 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 		if err := put(tx, bCredentials, k, toCredentialRec(c), "create credential "+c.ID); err != nil {
 			return err
 		}
-		if err := put(tx, bCredDocs, k, docRec{LDP: c.LDP, JWT: c.JWT}, "create credential "+c.ID); err != nil {
-			return err
+		if err := tx.Bucket(bCredDocs).Put(k, docRec{LDP: c.LDP, JWT: c.JWT}.encode()); err != nil {
+			return fmt.Errorf("create credential %s: write: %w", c.ID, err)
 		}
 		if err := tx.Bucket(bCredByIssuer).Put(tuple(c.IssuerID, ts, c.ID), nil); err != nil {
 			return fmt.Errorf("create credential %s: index: %w", c.ID, err)
@@ -393,7 +393,7 @@ func getFullCredential(tx *bolt.Tx, id string) (domain.Credential, error) {
 	if err != nil {
 		return domain.Credential{}, err
 	}
-	d, err := get[docRec](tx, bCredDocs, tuple(id), "signed credential "+id)
+	d, err := getDoc(tx, tuple(id), "signed credential "+id)
 	if err != nil {
 		return domain.Credential{}, err
 	}
@@ -566,7 +566,7 @@ func (s *Store) UpdateCredentialStatus(ctx context.Context, id string, from, to 
 		if err := appendAudit(tx, audit); err != nil {
 			return err
 		}
-		d, err := get[docRec](tx, bCredDocs, k, "signed credential "+id)
+		d, err := getDoc(tx, k, "signed credential "+id)
 		if err != nil {
 			return err
 		}

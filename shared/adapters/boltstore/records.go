@@ -1,7 +1,12 @@
 package boltstore
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/credence-oss/credence/shared/domain"
 )
@@ -135,10 +140,50 @@ func toCredentialRec(c domain.Credential) credentialRec {
 }
 
 // docRec holds a credential's signed artefacts, apart from the record so that listings and
-// status or mail updates never read or rewrite them.
+// status or mail updates never read or rewrite them. It is stored as a format byte, the
+// length of LDP, LDP and JWT, byte for byte: in JSON the LDP would be base64 (a third larger)
+// and every issue and mail would encode or decode some 6 KB of it. Values stored as JSON
+// before (they start with '{') are still read.
 type docRec struct {
-	LDP []byte `json:"ldp,omitempty"` // base64 in JSON: byte for byte, whatever it holds
+	LDP []byte `json:"ldp,omitempty"`
 	JWT string `json:"jwt,omitempty"`
+}
+
+func (d docRec) encode() []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(d.LDP)+len(d.JWT))
+	b = append(b, binFormat)
+	b = binary.AppendUvarint(b, uint64(len(d.LDP)))
+	b = append(b, d.LDP...)
+	return append(b, d.JWT...)
+}
+
+func getDoc(tx *bolt.Tx, k []byte, what string) (docRec, error) {
+	v := tx.Bucket(bCredDocs).Get(k)
+	switch {
+	case v == nil:
+		return docRec{}, fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	case len(v) == 0:
+		return docRec{}, fmt.Errorf("%s: decode stored record: %w", what, errBadValue)
+	case v[0] == '{':
+		var d docRec
+		if err := json.Unmarshal(v, &d); err != nil {
+			return d, fmt.Errorf("%s: decode stored record: %w", what, err)
+		}
+		return d, nil
+	case v[0] != binFormat:
+		return docRec{}, fmt.Errorf("%s: decode stored record: %w", what, errBadValue)
+	}
+	n, w := binary.Uvarint(v[1:])
+	if w <= 0 || n > uint64(len(v)-1-w) {
+		return docRec{}, fmt.Errorf("%s: decode stored record: %w", what, errBadValue)
+	}
+	rest := v[1+w:]
+	var d docRec
+	if n > 0 {
+		d.LDP = append([]byte(nil), rest[:n]...)
+	}
+	d.JWT = string(rest[n:])
+	return d, nil
 }
 
 func toMailRec(m domain.MailState) mailRec {
