@@ -22,6 +22,13 @@ import (
 )
 
 // Mailer writes messages to Dir.
+//
+// Durability: a message is written to a hidden temporary file and renamed into place, so a
+// reader (or a crash) never sees half a message. Files are not fsynced: after a crash of the
+// process every file written is kept (the kernel has it), but a power loss or OS crash can lose
+// the files of the last seconds while the store already records them as sent. An fsync per
+// file measured 0.3-0.5 ms of kernel CPU here, as much as a third of signing its credential;
+// local mode's mail is a preview of what SES sends, which is where delivery must be durable.
 type Mailer struct {
 	Dir string
 	Now func() time.Time
