@@ -18,8 +18,9 @@ test: ## install and start the emulators, run every test, stop the emulators
 test-unit: ## unit tests only (no emulators; integration tests skip themselves)
 	$(GO) test -count=1 $(PKGS)
 
-bench: ## the speed budgets (README "Performance")
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s -cpu 1 ./shared/...
+bench: ## the speed budgets (README "Performance"): one core per benchmark, the roster on both
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s -cpu 1 $$($(GO) list ./shared/... | grep -v '/shared/app$$')
+	$(GO) test -run '^$$' -bench Roster10k -benchtime 1x ./shared/app
 
 lint: ## go vet + gofmt check
 	$(GO) vet $(PKGS)
