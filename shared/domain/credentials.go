@@ -174,7 +174,14 @@ func (s *Service) Issue(ctx context.Context, p Principal, issuerID string, in Is
 	if in.Notify {
 		rec.Mail = MailState{State: MailQueued, At: now}
 	}
-	if err := s.Store.CreateCredential(ctx, rec); err != nil {
+	issued := AuditEvent{IssuerID: issuerID, CredentialID: id, Action: "issue", Actor: opt.Actor, At: now, RequestID: opt.RequestID}
+	audited, oneWrite := s.Store.(AuditedCreator)
+	if oneWrite {
+		err = audited.CreateCredentialAudited(ctx, rec, &issued)
+	} else {
+		err = s.Store.CreateCredential(ctx, rec)
+	}
+	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			// Another delivery of the same request won the race: its credential is the one.
 			existing, gerr := s.Store.GetCredential(ctx, id)
@@ -185,8 +192,10 @@ func (s *Service) Issue(ctx context.Context, p Principal, issuerID string, in Is
 		}
 		return Credential{}, false, fmt.Errorf("issue: store: %w", err)
 	}
-	if err := s.Store.AppendAudit(ctx, AuditEvent{IssuerID: issuerID, CredentialID: id, Action: "issue", Actor: opt.Actor, At: now, RequestID: opt.RequestID}); err != nil {
-		s.log(ctx).Warn("audit append failed", "credentialId", id, "err", err)
+	if !oneWrite {
+		if err := s.Store.AppendAudit(ctx, issued); err != nil {
+			s.log(ctx).Warn("audit append failed", "credentialId", id, "err", err)
+		}
 	}
 	if in.Notify {
 		if err := s.QueueMail(ctx, id); err != nil {

@@ -82,3 +82,13 @@ type Idempotency struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	ExpiresAt   time.Time `json:"expiresAt"` // TTL: 24 h is what Stripe-style clients expect
 }
+
+// AuditedCreator is a Store that can create a credential together with its "issue" audit event
+// in one write. Issuing uses it when the store has it (boltstore: one commit instead of two, on
+// the path every roster row takes); otherwise it creates, then appends. Checked by
+// storetest.Run for stores that implement it.
+type AuditedCreator interface {
+	// CreateCredentialAudited is CreateCredential that also appends issued (when not nil) in
+	// the same write: both or neither.
+	CreateCredentialAudited(ctx context.Context, c Credential, issued *AuditEvent) error
+}

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"Achievements", testAchievements},
 		{"ListAchievements", testListAchievements},
 		{"CredentialCreateGet", testCredentialCreateGet},
+		{"CredentialCreateAudited", testCredentialCreateAudited},
 		{"ListCredentials", testListCredentials},
 		{"ListCredentialsCursors", testListCredentialsCursors},
 		{"UpdateCredentialStatus", testUpdateCredentialStatus},
@@ -468,6 +469,40 @@ func testListAchievements(t *testing.T, s domain.Store) {
 }
 
 // --- credentials
+
+// testCredentialCreateAudited: a store that creates a credential with its issue event in one
+// write (domain.AuditedCreator) stores both or neither.
+func testCredentialCreateAudited(t *testing.T, s domain.Store) {
+	ac, ok := s.(domain.AuditedCreator)
+	if !ok {
+		t.Skipf("%T creates and appends separately (no domain.AuditedCreator)", s)
+	}
+	ctx := ctxT(t)
+	c := credential("iss-a", "ach-1", "cred-1", base, "ek-1")
+	c.StatusReason = ""
+	ev := domain.AuditEvent{IssuerID: "iss-a", CredentialID: "cred-1", Action: "issue", Actor: "key-1", At: base, RequestID: "req-1"}
+	must(t, "create", ac.CreateCredentialAudited(ctx, c, &ev))
+	got, err := s.GetCredential(ctx, "cred-1")
+	must(t, "get", err)
+	sameCredential(t, "get after an audited create", got, c)
+	events, err := s.ListAudit(ctx, "cred-1")
+	must(t, "audit", err)
+	if len(events) != 1 || normAudit(events[0]) != normAudit(ev) {
+		t.Fatalf("audit after an audited create: %+v, want [%+v]", events, ev)
+	}
+	again := ev
+	again.RequestID = "req-2"
+	wantErr(t, "second audited create with the same id", ac.CreateCredentialAudited(ctx, c, &again), domain.ErrConflict)
+	if events, err := s.ListAudit(ctx, "cred-1"); err != nil || len(events) != 1 {
+		t.Fatalf("a lost create appended its event: %+v, %v", events, err)
+	}
+	c2 := credential("iss-a", "ach-1", "cred-2", base, "ek-1")
+	c2.StatusReason = ""
+	must(t, "create without an event", ac.CreateCredentialAudited(ctx, c2, nil))
+	if events, err := s.ListAudit(ctx, "cred-2"); err != nil || len(events) != 0 {
+		t.Fatalf("events of a create without one: %+v, %v", events, err)
+	}
+}
 
 func testCredentialCreateGet(t *testing.T, s domain.Store) {
 	ctx := ctxT(t)
