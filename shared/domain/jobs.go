@@ -3,7 +3,9 @@ package domain
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TopicRoster carries "a roster file arrived" (the S3 ObjectCreated event on AWS, the local
@@ -227,3 +229,22 @@ type RosterParser func(ctx context.Context, r io.ReaderAt, size int64, filename 
 
 // ReportWriter writes the row-level error report (CSV safe to open in a spreadsheet).
 type ReportWriter func(w io.Writer, errs []RowError) error
+
+// MaxRowMessage bounds a stored row error's message, so that MaxJobErrors of them always fit in
+// one DynamoDB item (400 KB): a row whose error could not be stored would never be counted.
+// Both stores clip alike so the domain sees one behaviour.
+const MaxRowMessage = 1024
+
+// ClipRowMessage keeps the first MaxRowMessage bytes of m, in whole UTF-8 characters. Invalid
+// UTF-8 (a quoted cell of a mis-encoded file) becomes U+FFFD: DynamoDB refuses it outright.
+func ClipRowMessage(m string) string {
+	m = strings.ToValidUTF8(m, "\uFFFD")
+	if len(m) <= MaxRowMessage {
+		return m
+	}
+	cut := MaxRowMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut]
+}

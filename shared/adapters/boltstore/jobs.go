@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -92,28 +90,10 @@ func capErrors(errs, add []domain.RowError) []domain.RowError {
 		add = add[:room]
 	}
 	for _, e := range add {
-		e.Message = clipMessage(e.Message)
+		e.Message = domain.ClipRowMessage(e.Message)
 		errs = append(errs, e)
 	}
 	return errs
-}
-
-// maxErrorMessage matches the DynamoDB adapter, which must keep a full error list within an
-// item; both adapters clip alike so the domain sees one behaviour.
-const maxErrorMessage = 1024
-
-// clipMessage keeps the first maxErrorMessage bytes of m, in whole UTF-8 characters. Invalid
-// UTF-8 (a quoted cell of a mis-encoded file) becomes U+FFFD: DynamoDB refuses it outright.
-func clipMessage(m string) string {
-	m = strings.ToValidUTF8(m, "\uFFFD")
-	if len(m) <= maxErrorMessage {
-		return m
-	}
-	cut := maxErrorMessage
-	for cut > 0 && !utf8.RuneStart(m[cut]) {
-		cut--
-	}
-	return m[:cut]
 }
 
 type rowRec struct {

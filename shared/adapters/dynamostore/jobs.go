@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -81,29 +79,11 @@ func checkRow(row int) error {
 }
 
 func rowErrorAV(e domain.RowError) types.AttributeValue {
-	m := item{"row": nAV(int64(e.Row)), "message": sAV(clipMessage(e.Message))}
+	m := item{"row": nAV(int64(e.Row)), "message": sAV(domain.ClipRowMessage(e.Message))}
 	if e.Field != "" {
 		m["field"] = sAV(e.Field)
 	}
 	return &types.AttributeValueMemberM{Value: m}
-}
-
-// maxErrorMessage bounds a stored row error's message so that MaxJobErrors of them always fit
-// in the job's item (400 KB): a row whose error could not be stored would never be counted.
-const maxErrorMessage = 1024
-
-// clipMessage keeps the first maxErrorMessage bytes of m, in whole UTF-8 characters. Invalid
-// UTF-8 (a quoted cell of a mis-encoded file) becomes U+FFFD: DynamoDB refuses it outright.
-func clipMessage(m string) string {
-	m = strings.ToValidUTF8(m, "\uFFFD")
-	if len(m) <= maxErrorMessage {
-		return m
-	}
-	cut := maxErrorMessage
-	for cut > 0 && !utf8.RuneStart(m[cut]) {
-		cut--
-	}
-	return m[:cut]
 }
 
 func rowErrorsAV(errs []domain.RowError) types.AttributeValue {
