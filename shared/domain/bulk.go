@@ -769,7 +769,15 @@ func (b *Bulk) settleMail(ctx context.Context, m DeliveryMessage, outcome MailOu
 // FailMail records a mail that failed every delivery (the mail worker calls it on the last one).
 func (b *Bulk) FailMail(ctx context.Context, m DeliveryMessage, cause error) error {
 	if errors.Is(cause, ErrMailBusy) {
-		return nil
+		// The last delivery found the row's mail leased: by a sender whose send failed and who
+		// will not be back (its delivery was an earlier one of this message), or, rarely, by a
+		// duplicate delivery still at work. No delivery of the row is left either way, so it is
+		// counted now, or the job would never finish: as sent if the credential says so, else
+		// as failed. A sender that finishes later finds the row settled and counts nothing.
+		if c, err := b.Svc.Store.GetCredential(ctx, m.CredentialID); err == nil && c.Mail.State == MailSent {
+			return b.settleMail(ctx, m, RowMailSent)
+		}
+		return b.settleMail(ctx, m, RowMailFailed)
 	}
 	if err := b.Svc.Store.UpdateCredentialMail(ctx, m.CredentialID, MailState{State: MailFailed, At: b.now(), Detail: cause.Error()}); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("mail %s: record failure: %w", m.CredentialID, err)

@@ -499,6 +499,33 @@ func TestMailBatchPartialFailureAndLastReceive(t *testing.T) {
 	}
 }
 
+// TestMailLastReceiveInsideTheLease: when the last delivery of a row's mail comes while the
+// lease of an earlier, failed delivery still holds, the row is counted as failed (nothing else
+// will count it) and the job finishes.
+func TestMailLastReceiveInsideTheLease(t *testing.T) {
+	e := newEnv(t)
+	j := e.job(t, 2, true)
+	mails := e.issueAll(t, j, nil)
+	if len(mails) != 2 {
+		t.Fatalf("%d mail messages, want 2", len(mails))
+	}
+	e.mailer.fail = func(domain.Mail) error { return errors.New("connection reset") }
+	h := MailHandler(e.bulk, e.opts)
+	ev := asEvent(t, "mail-sqs.json", mails, 1)
+	if resp := run(t, h, ev); len(resp.BatchItemFailures) != 2 {
+		t.Fatalf("first delivery: failures %v", failedIDs(resp))
+	}
+	// No time passes: the leases of the failed sends still hold.
+	resp := run(t, h, withReceiveCount(ev, 5))
+	if len(resp.BatchItemFailures) != 2 {
+		t.Fatalf("last receive: failures %v, want both records (to the DLQ)", failedIDs(resp))
+	}
+	got := e.getJob(t, j.ID)
+	if got.MailFailed != 2 || got.Mailed != 0 || got.State != domain.JobDone {
+		t.Fatalf("job mailed %d mailFailed %d state %s, want 0, 2, done", got.Mailed, got.MailFailed, got.State)
+	}
+}
+
 func TestMailRejectedIsSettledAtOnce(t *testing.T) {
 	e := newEnv(t)
 	j := e.job(t, 2, true)
