@@ -216,6 +216,41 @@ func (a *API) idempotency(ctx context.Context, r *http.Request, p domain.Princip
 	return key, scope, hash, "", nil
 }
 
+// create runs an idempotent create: the body is read once (for the Idempotency-Key's hash),
+// a request retried with the same key gets the first object back through replay (marked
+// Idempotent-Replayed) instead of a second one, and a new object is remembered under the key.
+func (a *API) create(w http.ResponseWriter, r *http.Request, p domain.Principal, route string,
+	location func(id string) string, replay func(id string) (any, error), create func() (string, any, error)) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	key, scope, hash, prior, err := a.idempotency(r.Context(), r, p, route, body)
+	if err != nil {
+		return err
+	}
+	var (
+		id  = prior
+		out any
+	)
+	if prior != "" {
+		if out, err = replay(prior); err != nil {
+			return err
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		if id, out, err = create(); err != nil {
+			return err
+		}
+		if err := a.remember(r.Context(), key, scope, hash, id); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Location", location(id))
+	web.WriteJSON(w, http.StatusCreated, out)
+	return nil
+}
+
 func (a *API) remember(ctx context.Context, key, scope, hash, resultID string) error {
 	if key == "" {
 		return nil

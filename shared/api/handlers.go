@@ -10,36 +10,17 @@ import (
 )
 
 func (a *API) createIssuer(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	key, scope, hash, prior, err := a.idempotency(r.Context(), r, p, "POST /v1/issuers", body)
-	if err != nil {
-		return err
-	}
-	if prior != "" {
-		iss, err := a.svc.GetIssuer(r.Context(), p, prior)
-		if err != nil {
-			return err
-		}
-		web.WriteJSON(w, http.StatusCreated, iss)
-		return nil
-	}
-	var in domain.IssuerInput
-	if err := web.DecodeJSON(r, &in, 0); err != nil {
-		return err
-	}
-	iss, err := a.svc.CreateIssuer(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	if err := a.remember(r.Context(), key, scope, hash, iss.ID); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/v1/issuers/"+iss.ID)
-	web.WriteJSON(w, http.StatusCreated, iss)
-	return nil
+	return a.create(w, r, p, "POST /v1/issuers",
+		func(id string) string { return "/v1/issuers/" + id },
+		func(id string) (any, error) { return a.svc.GetIssuer(r.Context(), p, id) },
+		func() (string, any, error) {
+			var in domain.IssuerInput
+			if err := web.DecodeJSON(r, &in, 0); err != nil {
+				return "", nil, err
+			}
+			iss, err := a.svc.CreateIssuer(r.Context(), p, in)
+			return iss.ID, iss, err
+		})
 }
 
 func (a *API) listIssuers(w http.ResponseWriter, r *http.Request, p domain.Principal) error {
@@ -86,36 +67,17 @@ func (a *API) createAchievement(w http.ResponseWriter, r *http.Request, p domain
 	if !p.CanAccess(issuerID) {
 		return domain.NotFound("issuer")
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	key, scope, hash, prior, err := a.idempotency(r.Context(), r, p, "POST achievements "+issuerID, body)
-	if err != nil {
-		return err
-	}
-	if prior != "" {
-		ach, err := a.svc.GetAchievement(r.Context(), p, issuerID, prior)
-		if err != nil {
-			return err
-		}
-		web.WriteJSON(w, http.StatusCreated, ach)
-		return nil
-	}
-	var in domain.AchievementInput
-	if err := web.DecodeJSON(r, &in, 0); err != nil {
-		return err
-	}
-	ach, err := a.svc.CreateAchievement(r.Context(), p, issuerID, in)
-	if err != nil {
-		return err
-	}
-	if err := a.remember(r.Context(), key, scope, hash, ach.ID); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/v1/issuers/"+issuerID+"/achievements/"+ach.ID)
-	web.WriteJSON(w, http.StatusCreated, ach)
-	return nil
+	return a.create(w, r, p, "POST achievements "+issuerID,
+		func(id string) string { return "/v1/issuers/" + issuerID + "/achievements/" + id },
+		func(id string) (any, error) { return a.svc.GetAchievement(r.Context(), p, issuerID, id) },
+		func() (string, any, error) {
+			var in domain.AchievementInput
+			if err := web.DecodeJSON(r, &in, 0); err != nil {
+				return "", nil, err
+			}
+			ach, err := a.svc.CreateAchievement(r.Context(), p, issuerID, in)
+			return ach.ID, ach, err
+		})
 }
 
 func (a *API) listAchievements(w http.ResponseWriter, r *http.Request, p domain.Principal) error {

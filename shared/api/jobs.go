@@ -81,38 +81,24 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request, p domain.Princip
 	if !p.CanAccess(issuerID) {
 		return domain.NotFound("issuer")
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	key, scope, hash, prior, err := a.idempotency(r.Context(), r, p, "POST jobs "+issuerID, body)
-	if err != nil {
-		return err
-	}
-	if prior != "" {
-		j, up, err := a.bulk.JobUpload(r.Context(), p, prior)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.Header().Set("Location", "/v1/jobs/"+j.ID)
-		web.WriteJSON(w, http.StatusCreated, JobCreated{JobID: j.ID, Upload: up, Job: jobView(j, "")})
-		return nil
-	}
-	var in domain.JobInput
-	if err := web.DecodeJSON(r, &in, 16<<10); err != nil {
-		return err
-	}
-	j, up, err := a.bulk.CreateJob(r.Context(), p, issuerID, in)
-	if err != nil {
-		return badFormat(err)
-	}
-	if err := a.remember(r.Context(), key, scope, hash, j.ID); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/v1/jobs/"+j.ID)
-	web.WriteJSON(w, http.StatusCreated, JobCreated{JobID: j.ID, Upload: up, Job: jobView(j, "")})
-	return nil
+	return a.create(w, r, p, "POST jobs "+issuerID,
+		func(id string) string { return "/v1/jobs/" + id },
+		// A replay gets a fresh upload URL for the same job: the first may have expired.
+		func(id string) (any, error) {
+			j, up, err := a.bulk.JobUpload(r.Context(), p, id)
+			return JobCreated{JobID: j.ID, Upload: up, Job: jobView(j, "")}, err
+		},
+		func() (string, any, error) {
+			var in domain.JobInput
+			if err := web.DecodeJSON(r, &in, 16<<10); err != nil {
+				return "", nil, err
+			}
+			j, up, err := a.bulk.CreateJob(r.Context(), p, issuerID, in)
+			if err != nil {
+				return "", nil, badFormat(err)
+			}
+			return j.ID, JobCreated{JobID: j.ID, Upload: up, Job: jobView(j, "")}, nil
+		})
 }
 
 // badFormat answers a file name that is not a roster with 400: the request is well formed but

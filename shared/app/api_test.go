@@ -234,3 +234,44 @@ func TestIdempotencyKeyReturnsTheFirstCredential(t *testing.T) {
 		t.Fatalf("credentials for grace: %d, want exactly 1", len(list))
 	}
 }
+
+// TestIdempotencyKeyOnIssuersAndAchievements: the other creates replay their first result too,
+// and say so in Idempotent-Replayed.
+func TestIdempotencyKeyOnIssuersAndAchievements(t *testing.T) {
+	e := newEnv(t)
+	post := func(path string, body any) (string, string) {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		req.Header.Set("Idempotency-Key", "k-1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 201 {
+			t.Fatalf("POST %s: %d %v %v", path, res.StatusCode, out, err)
+		}
+		if res.Header.Get("Location") == "" {
+			t.Fatalf("POST %s: no Location", path)
+		}
+		return out["id"].(string), res.Header.Get("Idempotent-Replayed")
+	}
+	iss := map[string]any{"name": "Delta", "url": "https://delta.example.edu", "email": "reg@example.edu"}
+	first, replayed := post("/v1/issuers", iss)
+	again, replayedAgain := post("/v1/issuers", iss)
+	if first != again || replayed != "" || replayedAgain != "true" {
+		t.Fatalf("issuer: %s then %s, replayed %q then %q", first, again, replayed, replayedAgain)
+	}
+	ach := map[string]any{"name": "Teamwork", "description": "Works well in teams.", "criteria": map[string]any{"narrative": "Nominated by peers."}}
+	a1, _ := post("/v1/issuers/"+first+"/achievements", ach)
+	a2, rep := post("/v1/issuers/"+first+"/achievements", ach)
+	if a1 != a2 || rep != "true" {
+		t.Fatalf("achievement: %s then %s, replayed %q", a1, a2, rep)
+	}
+	if list := e.must(200, "GET", "/v1/issuers/"+first+"/achievements", e.admin, nil)["items"].([]any); len(list) != 1 {
+		t.Fatalf("%d achievements after a retried create, want 1", len(list))
+	}
+}
