@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Issuer is an institution (or one of its departments) that issues credentials. Its public
@@ -184,6 +186,40 @@ type AuditEvent struct {
 type Page struct {
 	Cursor string
 	Limit  int
+}
+
+// Page sizes every Store adapter applies alike: DefaultPageLimit when a Page asks for none,
+// at most MaxPageLimit.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+)
+
+// Size is the number of items the page holds.
+func (p Page) Size() int {
+	switch {
+	case p.Limit <= 0:
+		return DefaultPageLimit
+	case p.Limit > MaxPageLimit:
+		return MaxPageLimit
+	}
+	return p.Limit
+}
+
+// CheckKeys refuses, for (name, value) pairs, values that cannot be a store key: empty ones,
+// and text that is not UTF-8 (DynamoDB strings are UTF-8, so invalid bytes would be replaced
+// and distinct ids could meet; every adapter refuses them alike).
+func CheckKeys(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		what, id := pairs[i], pairs[i+1]
+		if id == "" {
+			return fmt.Errorf("%s is empty", what)
+		}
+		if !utf8.ValidString(id) {
+			return fmt.Errorf("%s %q is not valid UTF-8", what, id)
+		}
+	}
+	return nil
 }
 
 // CredentialFilter narrows a credential listing.

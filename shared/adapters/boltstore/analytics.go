@@ -92,7 +92,7 @@ func (a *Analytics) QueryCredential(ctx context.Context, credentialID, from, to 
 }
 
 func checkRange(what, id, from, to string) error {
-	if err := checkID(what, id); err != nil {
+	if err := domain.CheckKeys(what, id); err != nil {
 		return err
 	}
 	if err := domain.CheckDay(from); err != nil {

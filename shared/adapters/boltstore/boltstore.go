@@ -41,12 +41,6 @@ import (
 	"github.com/credence-oss/credence/shared/domain"
 )
 
-// DefaultLimit is the page size when a Page asks for none; MaxLimit caps what a Page may ask.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
 var (
 	bIssuers       = []byte("issuers")
 	bAchievements  = []byte("achievements")
@@ -181,42 +175,11 @@ func put(tx *bolt.Tx, bucket, key []byte, rec any, what string) error {
 
 func exists(tx *bolt.Tx, bucket, key []byte) bool { return tx.Bucket(bucket).Get(key) != nil }
 
-// checkID refuses what cannot be a key: empty ids, and text that is not UTF-8 (the DynamoDB
-// adapter cannot store it, and both adapters must agree).
-func checkID(what, id string) error {
-	if id == "" {
-		return fmt.Errorf("%s is empty", what)
-	}
-	if !utf8.ValidString(id) {
-		return fmt.Errorf("%s %q is not valid UTF-8", what, id)
-	}
-	return nil
-}
-
-func checkIDs(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkID(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func pageLimit(p domain.Page) int {
-	switch {
-	case p.Limit <= 0:
-		return DefaultLimit
-	case p.Limit > MaxLimit:
-		return MaxLimit
-	}
-	return p.Limit
-}
-
 // --- issuers
 
 // CreateIssuer implements domain.Store.
 func (s *Store) CreateIssuer(ctx context.Context, iss domain.Issuer) error {
-	if err := checkID("issuer id", iss.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", iss.ID); err != nil {
 		return fmt.Errorf("create issuer: %w", err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -241,7 +204,7 @@ func (s *Store) GetIssuer(ctx context.Context, id string) (domain.Issuer, error)
 
 // UpdateIssuer implements domain.Store.
 func (s *Store) UpdateIssuer(ctx context.Context, iss domain.Issuer) error {
-	if err := checkID("issuer id", iss.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", iss.ID); err != nil {
 		return fmt.Errorf("update issuer: %w", err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -280,7 +243,7 @@ func (s *Store) ListIssuers(ctx context.Context, p domain.Page) ([]domain.Issuer
 
 // CreateAchievement implements domain.Store.
 func (s *Store) CreateAchievement(ctx context.Context, a domain.Achievement) error {
-	if err := checkIDs("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
 		return fmt.Errorf("create achievement: %w", err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -305,7 +268,7 @@ func (s *Store) GetAchievement(ctx context.Context, issuerID, id string) (domain
 
 // UpdateAchievement implements domain.Store.
 func (s *Store) UpdateAchievement(ctx context.Context, a domain.Achievement) error {
-	if err := checkIDs("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
 		return fmt.Errorf("update achievement: %w", err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -350,7 +313,7 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 // CreateCredentialAudited implements domain.AuditedCreator: the credential and its issue event
 // in one transaction, one commit instead of two on the issuing path.
 func (s *Store) CreateCredentialAudited(ctx context.Context, c domain.Credential, issued *domain.AuditEvent) error {
-	if err := checkIDs("credential id", c.ID, "issuer id", c.IssuerID); err != nil {
+	if err := domain.CheckKeys("credential id", c.ID, "issuer id", c.IssuerID); err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
 	if !utf8.ValidString(c.JWT) {
@@ -474,7 +437,7 @@ func (s *Store) ListCredentials(ctx context.Context, issuerID string, f domain.C
 // one accepted entry beyond the page, so the cursor it returns is "" exactly when nothing
 // follows.
 func scan[T any](tx *bolt.Tx, bucket []byte, kind byte, prefix []byte, parts int, desc bool, p domain.Page, take func(k, v []byte) (T, bool, error)) ([]T, string, error) {
-	limit := pageLimit(p)
+	limit := p.Size()
 	var after []byte
 	if p.Cursor != "" {
 		var err error
@@ -614,7 +577,7 @@ func indexKey(index int) string { return fmt.Sprintf("%020d", index) }
 
 // ClaimStatusIndex implements domain.Store.
 func (s *Store) ClaimStatusIndex(ctx context.Context, issuerID, listID string, index int) error {
-	if err := checkIDs("issuer id", issuerID, "list id", listID); err != nil {
+	if err := domain.CheckKeys("issuer id", issuerID, "list id", listID); err != nil {
 		return fmt.Errorf("claim status index: %w", err)
 	}
 	if index < 0 {
@@ -672,7 +635,7 @@ func (s *Store) GetStatusList(ctx context.Context, issuerID, listID string) (dom
 
 // PutStatusList implements domain.Store.
 func (s *Store) PutStatusList(ctx context.Context, l domain.StatusList) error {
-	if err := checkIDs("issuer id", l.IssuerID, "list id", l.ListID); err != nil {
+	if err := domain.CheckKeys("issuer id", l.IssuerID, "list id", l.ListID); err != nil {
 		return fmt.Errorf("put status list: %w", err)
 	}
 	if l.Version < 1 {
@@ -699,7 +662,7 @@ func (s *Store) PutStatusList(ctx context.Context, l domain.StatusList) error {
 
 // CreateAPIKey implements domain.Store. The hash must be unique too: it is how keys are found.
 func (s *Store) CreateAPIKey(ctx context.Context, k domain.APIKey) error {
-	if err := checkIDs("api key id", k.ID, "api key hash", k.Hash); err != nil {
+	if err := domain.CheckKeys("api key id", k.ID, "api key hash", k.Hash); err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
 	ts, err := timeKey(k.CreatedAt)
@@ -821,7 +784,7 @@ func appendAudit(tx *bolt.Tx, e domain.AuditEvent) error {
 	if id == "" {
 		owner, id = "i", e.IssuerID
 	}
-	if err := checkID("audit owner id", id); err != nil {
+	if err := domain.CheckKeys("audit owner id", id); err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
 	ts, err := timeKey(e.At)
@@ -862,7 +825,7 @@ func (s *Store) ListAudit(ctx context.Context, credentialID string) ([]domain.Au
 
 // PutIdempotency implements domain.Store. A record past its ExpiresAt counts as absent.
 func (s *Store) PutIdempotency(ctx context.Context, rec domain.Idempotency) (domain.Idempotency, error) {
-	if err := checkID("idempotency key", rec.Key); err != nil {
+	if err := domain.CheckKeys("idempotency key", rec.Key); err != nil {
 		return domain.Idempotency{}, fmt.Errorf("put idempotency record: %w", err)
 	}
 	if !utf8.ValidString(rec.Scope) {

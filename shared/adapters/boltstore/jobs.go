@@ -115,7 +115,7 @@ func checkRow(row int) error {
 // changeJob reads a job, lets change edit it and writes it back unless change answers false.
 // change must not write: it runs before anything is written so that a batch can retry it.
 func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *bolt.Tx, r *jobRec) (bool, error)) error {
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -136,7 +136,7 @@ func (s *Store) changeJob(ctx context.Context, id, what string, change func(tx *
 // (and appends to its error list), never the record with the job's other fields, which the
 // row paths do not change. Same contract for change as changeJob.
 func (s *Store) changeCounts(ctx context.Context, id, what string, change func(tx *bolt.Tx, c *jobCounts) (bool, []domain.RowError, error)) error {
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -224,7 +224,7 @@ func loadCounts(tx *bolt.Tx, k []byte, what string) (jobCounts, error) {
 
 // CreateJob implements domain.JobStore.
 func (s *Store) CreateJob(ctx context.Context, j domain.Job) error {
-	if err := checkIDs("job id", j.ID, "issuer id", j.IssuerID); err != nil {
+	if err := domain.CheckKeys("job id", j.ID, "issuer id", j.IssuerID); err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
@@ -249,7 +249,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (domain.Job, error) {
 
 // SetJobFile implements domain.JobStore.
 func (s *Store) SetJobFile(ctx context.Context, id, sha256, sourceJobID string) error {
-	if err := checkIDs("file hash", sha256, "source job id", sourceJobID); err != nil {
+	if err := domain.CheckKeys("file hash", sha256, "source job id", sourceJobID); err != nil {
 		return fmt.Errorf("set file of job %s: %w", id, err)
 	}
 	return s.changeJob(ctx, id, "set file of job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
@@ -356,7 +356,7 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 
 // ClaimRowMail implements domain.JobStore.
 func (s *Store) ClaimRowMail(ctx context.Context, jobID string, row int, now, until time.Time) (claimed, settled bool, err error) {
-	if err := checkID("job id", jobID); err != nil {
+	if err := domain.CheckKeys("job id", jobID); err != nil {
 		return false, false, fmt.Errorf("claim mail: %w", err)
 	}
 	if err := checkRow(row); err != nil {
@@ -426,7 +426,7 @@ func (s *Store) RecordRowMail(ctx context.Context, jobID string, row int, outcom
 
 // ClaimRoster implements domain.JobStore.
 func (s *Store) ClaimRoster(ctx context.Context, issuerID, achievementID, sha256, jobID string) (string, error) {
-	if err := checkIDs("issuer id", issuerID, "achievement id", achievementID, "file hash", sha256, "job id", jobID); err != nil {
+	if err := domain.CheckKeys("issuer id", issuerID, "achievement id", achievementID, "file hash", sha256, "job id", jobID); err != nil {
 		return "", fmt.Errorf("claim roster: %w", err)
 	}
 	var first string
@@ -460,7 +460,7 @@ type suppressionRec struct {
 
 // Suppress implements domain.JobStore.
 func (s *Store) Suppress(ctx context.Context, sup domain.Suppression) error {
-	if err := checkIDs("issuer id", sup.IssuerID, "e-mail key", sup.EmailKey); err != nil {
+	if err := domain.CheckKeys("issuer id", sup.IssuerID, "e-mail key", sup.EmailKey); err != nil {
 		return fmt.Errorf("suppress: %w", err)
 	}
 	rec := suppressionRec{IssuerID: sup.IssuerID, EmailKey: sup.EmailKey, Email: sup.Email, Reason: sup.Reason, Detail: sup.Detail, At: sup.At.UTC()}

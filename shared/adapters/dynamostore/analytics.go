@@ -204,7 +204,7 @@ func (a *Analytics) QueryCredential(ctx context.Context, credentialID, from, to 
 }
 
 func checkStatsRange(what, id, from, to string) error {
-	if err := checkID(what, id); err != nil {
+	if err := domain.CheckKeys(what, id); err != nil {
 		return fmt.Errorf("dynamostore: %w", err)
 	}
 	if err := domain.CheckDay(from); err != nil {

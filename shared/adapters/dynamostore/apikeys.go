@@ -49,7 +49,7 @@ func apiKeyFrom(m item) (domain.APIKey, error) {
 
 // CreateAPIKey implements domain.Store; a key whose hash is taken is refused too.
 func (s *Store) CreateAPIKey(ctx context.Context, k domain.APIKey) error {
-	if err := checkIDs("api key id", k.ID, "api key hash", k.Hash); err != nil {
+	if err := domain.CheckKeys("api key id", k.ID, "api key hash", k.Hash); err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
 	what := "create api key " + k.ID

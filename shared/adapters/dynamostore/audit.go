@@ -84,7 +84,7 @@ func idemFrom(m item) (domain.Idempotency, error) {
 // deletes it some time after ExpiresAt; until it does, the condition treats an expired record
 // as absent (expiresAt is fixed-width UTC, so string order is time order).
 func (s *Store) PutIdempotency(ctx context.Context, rec domain.Idempotency) (domain.Idempotency, error) {
-	if err := checkID("idempotency key", rec.Key); err != nil {
+	if err := domain.CheckKeys("idempotency key", rec.Key); err != nil {
 		return domain.Idempotency{}, fmt.Errorf("put idempotency record: %w", err)
 	}
 	what := fmt.Sprintf("put idempotency record %q", rec.Key)

@@ -75,7 +75,7 @@ func credentialFrom(m item) (domain.Credential, error) {
 // CreateCredential implements domain.Store: record, LDP/JWT and e-mail entry in one
 // transaction, each conditioned on not existing.
 func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error {
-	if err := checkIDs("credential id", c.ID, "issuer id", c.IssuerID); err != nil {
+	if err := domain.CheckKeys("credential id", c.ID, "issuer id", c.IssuerID); err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
 	meta, doc, email, err := credentialItems(c)
@@ -186,7 +186,7 @@ func (s *Store) ListCredentials(ctx context.Context, issuerID string, f domain.C
 		}
 		in.ExclusiveStartKey = start
 	}
-	items, next, err := s.queryPage(ctx, in, pageLimit(p), attrs)
+	items, next, err := s.queryPage(ctx, in, p.Size(), attrs)
 	if err != nil {
 		return nil, "", fmt.Errorf("list credentials of %s: %w", issuerID, err)
 	}

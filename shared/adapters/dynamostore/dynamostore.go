@@ -68,12 +68,6 @@ import (
 	"github.com/credence-oss/credence/shared/domain"
 )
 
-// DefaultLimit is the page size when a Page asks for none; MaxLimit caps what a Page may ask.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
 // Store is the DynamoDB implementation of domain.Store. It is safe for concurrent use.
 type Store struct {
 	db    *dynamodb.Client
@@ -174,37 +168,6 @@ func retry(ctx context.Context, what string, fn func() error) error {
 		}
 		delay = min(delay*2, backoff.max)
 	}
-}
-
-// checkID refuses what cannot be a key: empty ids and text that is not UTF-8 (DynamoDB strings
-// are UTF-8; invalid bytes would be replaced and distinct ids could meet).
-func checkID(what, id string) error {
-	if id == "" {
-		return fmt.Errorf("%s is empty", what)
-	}
-	if !utf8.ValidString(id) {
-		return fmt.Errorf("%s %q is not valid UTF-8", what, id)
-	}
-	return nil
-}
-
-func checkIDs(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkID(pairs[i], pairs[i+1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func pageLimit(p domain.Page) int {
-	switch {
-	case p.Limit <= 0:
-		return DefaultLimit
-	case p.Limit > MaxLimit:
-		return MaxLimit
-	}
-	return p.Limit
 }
 
 // --- request helpers
@@ -344,7 +307,7 @@ func issuerFrom(m item) (domain.Issuer, error) {
 
 // CreateIssuer implements domain.Store.
 func (s *Store) CreateIssuer(ctx context.Context, iss domain.Issuer) error {
-	if err := checkID("issuer id", iss.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", iss.ID); err != nil {
 		return fmt.Errorf("create issuer: %w", err)
 	}
 	it, err := issuerItem(iss)
@@ -365,7 +328,7 @@ func (s *Store) GetIssuer(ctx context.Context, id string) (domain.Issuer, error)
 
 // UpdateIssuer implements domain.Store.
 func (s *Store) UpdateIssuer(ctx context.Context, iss domain.Issuer) error {
-	if err := checkID("issuer id", iss.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", iss.ID); err != nil {
 		return fmt.Errorf("update issuer: %w", err)
 	}
 	it, err := issuerItem(iss)
@@ -389,7 +352,7 @@ func (s *Store) ListIssuers(ctx context.Context, p domain.Page) ([]domain.Issuer
 		}
 		in.ExclusiveStartKey = start
 	}
-	items, next, err := s.queryPage(ctx, in, pageLimit(p), []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK})
+	items, next, err := s.queryPage(ctx, in, p.Size(), []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK})
 	if err != nil {
 		return nil, "", fmt.Errorf("list issuers: %w", err)
 	}
@@ -470,7 +433,7 @@ func achievementFrom(m item) (domain.Achievement, error) {
 
 // CreateAchievement implements domain.Store.
 func (s *Store) CreateAchievement(ctx context.Context, a domain.Achievement) error {
-	if err := checkIDs("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
 		return fmt.Errorf("create achievement: %w", err)
 	}
 	it, err := achievementItem(a)
@@ -491,7 +454,7 @@ func (s *Store) GetAchievement(ctx context.Context, issuerID, id string) (domain
 
 // UpdateAchievement implements domain.Store.
 func (s *Store) UpdateAchievement(ctx context.Context, a domain.Achievement) error {
-	if err := checkIDs("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
+	if err := domain.CheckKeys("issuer id", a.IssuerID, "achievement id", a.ID); err != nil {
 		return fmt.Errorf("update achievement: %w", err)
 	}
 	it, err := achievementItem(a)
@@ -515,7 +478,7 @@ func (s *Store) ListAchievements(ctx context.Context, issuerID string, p domain.
 		}
 		in.ExclusiveStartKey = start
 	}
-	items, next, err := s.queryPage(ctx, in, pageLimit(p), []string{attrPK, attrSK})
+	items, next, err := s.queryPage(ctx, in, p.Size(), []string{attrPK, attrSK})
 	if err != nil {
 		return nil, "", fmt.Errorf("list achievements of %s: %w", issuerID, err)
 	}

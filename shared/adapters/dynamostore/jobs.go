@@ -153,7 +153,7 @@ func (s *Store) getJob(ctx context.Context, id, what string) (domain.Job, error)
 
 // CreateJob implements domain.JobStore.
 func (s *Store) CreateJob(ctx context.Context, j domain.Job) error {
-	if err := checkIDs("job id", j.ID, "issuer id", j.IssuerID); err != nil {
+	if err := domain.CheckKeys("job id", j.ID, "issuer id", j.IssuerID); err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
 	what := "create job " + j.ID
@@ -212,10 +212,10 @@ func (s *Store) whyRefused(ctx context.Context, what, id string) error {
 // SetJobFile implements domain.JobStore.
 func (s *Store) SetJobFile(ctx context.Context, id, sha256, sourceJobID string) error {
 	const what = "set file of job"
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := checkIDs("file hash", sha256, "source job id", sourceJobID); err != nil {
+	if err := domain.CheckKeys("file hash", sha256, "source job id", sourceJobID); err != nil {
 		return fmt.Errorf("%s %s: %w", what, id, err)
 	}
 	vals, err := newItem().s(":sha", sha256).s(":src", sourceJobID).s(":validating", string(domain.JobValidating)).done()
@@ -235,7 +235,7 @@ func (s *Store) SetJobFile(ctx context.Context, id, sha256, sourceJobID string) 
 // read, and read again when a row got in between.
 func (s *Store) FinishValidation(ctx context.Context, id string, v domain.JobValidation, at time.Time) (domain.Job, error) {
 	const what = "finish validation of job"
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return domain.Job{}, fmt.Errorf("%s: %w", what, err)
 	}
 	ts, err := fmtTime(at)
@@ -287,7 +287,7 @@ func (s *Store) FinishValidation(ctx context.Context, id string, v domain.JobVal
 // FailJob implements domain.JobStore.
 func (s *Store) FailJob(ctx context.Context, id, message string, at time.Time) error {
 	const what = "fail job"
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	ts, err := fmtTime(at)
@@ -319,7 +319,7 @@ func (s *Store) FailJob(ctx context.Context, id, message string, at time.Time) e
 // failed row now issued, whose mail is not settled yet) sends it round again.
 func (s *Store) CompleteJob(ctx context.Context, id string, at time.Time) (domain.Job, bool, error) {
 	const what = "complete job"
-	if err := checkID("job id", id); err != nil {
+	if err := domain.CheckKeys("job id", id); err != nil {
 		return domain.Job{}, false, fmt.Errorf("%s: %w", what, err)
 	}
 	ts, err := fmtTime(at)
@@ -383,7 +383,7 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 	if counter == "" {
 		return false, fmt.Errorf("record row %d of job %s: unknown outcome %q", row, jobID, outcome)
 	}
-	if err := checkID("job id", jobID); err != nil {
+	if err := domain.CheckKeys("job id", jobID); err != nil {
 		return false, fmt.Errorf("record row: %w", err)
 	}
 	if err := checkRow(row); err != nil {
@@ -481,7 +481,7 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 // ClaimRowMail implements domain.JobStore: one conditional update of the row's lease. Times
 // are fixed-width UTC strings, so the condition compares them as instants.
 func (s *Store) ClaimRowMail(ctx context.Context, jobID string, row int, now, until time.Time) (claimed, settled bool, err error) {
-	if err := checkID("job id", jobID); err != nil {
+	if err := domain.CheckKeys("job id", jobID); err != nil {
 		return false, false, fmt.Errorf("claim mail: %w", err)
 	}
 	if err := checkRow(row); err != nil {
@@ -542,7 +542,7 @@ func (s *Store) RecordRowMail(ctx context.Context, jobID string, row int, outcom
 	if counter == "" {
 		return false, fmt.Errorf("record mail of row %d of job %s: unknown outcome %q", row, jobID, outcome)
 	}
-	if err := checkID("job id", jobID); err != nil {
+	if err := domain.CheckKeys("job id", jobID); err != nil {
 		return false, fmt.Errorf("record mail: %w", err)
 	}
 	if err := checkRow(row); err != nil {
@@ -585,7 +585,7 @@ func (s *Store) RecordRowMail(ctx context.Context, jobID string, row int, outcom
 // ClaimRoster implements domain.JobStore: a put conditioned on the claim not existing, and a
 // consistent read of the claim that won when it does.
 func (s *Store) ClaimRoster(ctx context.Context, issuerID, achievementID, sha256, jobID string) (string, error) {
-	if err := checkIDs("issuer id", issuerID, "achievement id", achievementID, "file hash", sha256, "job id", jobID); err != nil {
+	if err := domain.CheckKeys("issuer id", issuerID, "achievement id", achievementID, "file hash", sha256, "job id", jobID); err != nil {
 		return "", fmt.Errorf("claim roster: %w", err)
 	}
 	what := fmt.Sprintf("claim roster %s of issuer %s for job %s", sha256, issuerID, jobID)
@@ -612,7 +612,7 @@ func (s *Store) ClaimRoster(ctx context.Context, issuerID, achievementID, sha256
 
 // Suppress implements domain.JobStore.
 func (s *Store) Suppress(ctx context.Context, sup domain.Suppression) error {
-	if err := checkIDs("issuer id", sup.IssuerID, "e-mail key", sup.EmailKey); err != nil {
+	if err := domain.CheckKeys("issuer id", sup.IssuerID, "e-mail key", sup.EmailKey); err != nil {
 		return fmt.Errorf("suppress: %w", err)
 	}
 	what := "suppress an address of issuer " + sup.IssuerID

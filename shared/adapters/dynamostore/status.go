@@ -16,7 +16,7 @@ import (
 // the list's counter (ADD 1) in one transaction, so the count never drifts from the claims.
 // Claims of one list contend on its counter; contention is retried with backoff.
 func (s *Store) ClaimStatusIndex(ctx context.Context, issuerID, listID string, index int) error {
-	if err := checkIDs("issuer id", issuerID, "list id", listID); err != nil {
+	if err := domain.CheckKeys("issuer id", issuerID, "list id", listID); err != nil {
 		return fmt.Errorf("claim status index: %w", err)
 	}
 	if index < 0 {
@@ -91,7 +91,7 @@ func (s *Store) GetStatusList(ctx context.Context, issuerID, listID string) (dom
 
 // PutStatusList implements domain.Store: version 1 only if none exists, version v only over v-1.
 func (s *Store) PutStatusList(ctx context.Context, l domain.StatusList) error {
-	if err := checkIDs("issuer id", l.IssuerID, "list id", l.ListID); err != nil {
+	if err := domain.CheckKeys("issuer id", l.IssuerID, "list id", l.ListID); err != nil {
 		return fmt.Errorf("put status list: %w", err)
 	}
 	what := fmt.Sprintf("put status list %s/%s version %d", l.IssuerID, l.ListID, l.Version)
