@@ -3,6 +3,7 @@ package dataintegrity
 import (
 	"context"
 	"crypto/ed25519"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 // Ed25519 key (>= 5,000/s on one core: run with -cpu 1).
 func BenchmarkSign(b *testing.B) {
 	priv, vm := ob3Key(b)
-	doc := readJSON(b, "ob3-ldp-test-vector", "credential-unsigned.json")
+	doc := vectors.JSON(b, "ob3-ldp-test-vector", "credential-unsigned.json")
 	opts := Options{VerificationMethod: vm, Created: time.Now()}
 	sign := localSigner(priv)
 	ctx := context.Background()
@@ -26,7 +27,7 @@ func BenchmarkSign(b *testing.B) {
 
 func BenchmarkVerify(b *testing.B) {
 	priv, vm := ob3Key(b)
-	doc := readJSON(b, "ob3-ldp-test-vector", "credential-signed.json")
+	doc := vectors.JSON(b, "ob3-ldp-test-vector", "credential-signed.json")
 	resolve := fixedResolver(vm, priv.Public().(ed25519.PublicKey), "x")
 	ctx := context.Background()
 	b.ReportAllocs()

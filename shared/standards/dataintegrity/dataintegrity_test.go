@@ -5,45 +5,19 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credence-oss/credence/shared/standards/keys"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 )
-
-const vectors = "../../../testdata/standards"
-
-func readJSON(t testing.TB, parts ...string) map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(append([]string{vectors}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func readText(t testing.TB, parts ...string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(append([]string{vectors}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
 
 // ob3Key is the OB 3.0 test vector key pair (public test key, from the spec).
 func ob3Key(t testing.TB) (ed25519.PrivateKey, string) {
-	kp := readJSON(t, "ob3-ldp-test-vector", "keypair.json")
+	kp := vectors.JSON(t, "ob3-ldp-test-vector", "keypair.json")
 	priv, err := hex.DecodeString(kp["privateKeyHex"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +27,7 @@ func ob3Key(t testing.TB) (ed25519.PrivateKey, string) {
 
 // w3cKey decodes the W3C vector's privateKeyMultibase (multicodec ed25519-priv 0x1300 + seed).
 func w3cKey(t testing.TB) ed25519.PrivateKey {
-	kp := readJSON(t, "w3c-vc-di-eddsa", "keyPair.json")
+	kp := vectors.JSON(t, "w3c-vc-di-eddsa", "keyPair.json")
 	raw, err := keys.DecodeMultibase(kp["privateKeyMultibase"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -79,15 +53,15 @@ func fixedResolver(vm string, pub ed25519.PublicKey, controller string) Resolver
 
 func TestOB3VectorByteForByte(t *testing.T) {
 	priv, vm := ob3Key(t)
-	doc := readJSON(t, "ob3-ldp-test-vector", "credential-unsigned.json")
-	opts := readJSON(t, "ob3-ldp-test-vector", "proof-options.json")
-	iv := readJSON(t, "ob3-ldp-test-vector", "intermediate-values.json")
+	doc := vectors.JSON(t, "ob3-ldp-test-vector", "credential-unsigned.json")
+	opts := vectors.JSON(t, "ob3-ldp-test-vector", "proof-options.json")
+	iv := vectors.JSON(t, "ob3-ldp-test-vector", "intermediate-values.json")
 
 	docCanon, err := canonicalize(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := readText(t, "ob3-ldp-test-vector", "document-canon.nq"); docCanon != want {
+	if want := string(vectors.Read(t, "ob3-ldp-test-vector", "document-canon.nq")); docCanon != want {
 		t.Fatalf("document N-Quads differ:\n%s", docCanon)
 	}
 	config := map[string]any{"@context": doc["@context"]}
@@ -98,7 +72,7 @@ func TestOB3VectorByteForByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := readText(t, "ob3-ldp-test-vector", "proof-canon.nq"); proofCanon != want {
+	if want := string(vectors.Read(t, "ob3-ldp-test-vector", "proof-canon.nq")); proofCanon != want {
 		t.Fatalf("proof N-Quads differ:\n%s", proofCanon)
 	}
 	dh, ph := sha256.Sum256([]byte(docCanon)), sha256.Sum256([]byte(proofCanon))
@@ -116,7 +90,7 @@ func TestOB3VectorByteForByte(t *testing.T) {
 		t.Fatalf("proofValue = %s, want %s", proof["proofValue"], iv["proofValue"])
 	}
 	// The published signed credential verifies as published (single-object proof).
-	published := readJSON(t, "ob3-ldp-test-vector", "credential-signed.json")
+	published := vectors.JSON(t, "ob3-ldp-test-vector", "credential-signed.json")
 	res, err := Verify(context.Background(), published, fixedResolver(vm, priv.Public().(ed25519.PublicKey), "https://example.edu/issuers/565049"))
 	if err != nil {
 		t.Fatalf("published vector does not verify: %v", err)
@@ -128,8 +102,8 @@ func TestOB3VectorByteForByte(t *testing.T) {
 
 func TestW3CEdDSARDFC2022Vector(t *testing.T) {
 	priv := w3cKey(t)
-	doc := readJSON(t, "w3c-vc-di-eddsa", "unsigned.json")
-	cfg := readJSON(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "proofConfigDataInt.json")
+	doc := vectors.JSON(t, "w3c-vc-di-eddsa", "unsigned.json")
+	cfg := vectors.JSON(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "proofConfigDataInt.json")
 	created, _ := time.Parse(time.RFC3339, cfg["created"].(string))
 	vm := cfg["verificationMethod"].(string)
 
@@ -137,7 +111,7 @@ func TestW3CEdDSARDFC2022Vector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := readText(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "canonDocDataInt.txt"); docCanon != want {
+	if want := string(vectors.Read(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "canonDocDataInt.txt")); docCanon != want {
 		t.Fatalf("document N-Quads differ:\n%s", docCanon)
 	}
 	signed, err := Sign(context.Background(), doc, Options{VerificationMethod: vm, Created: created}, localSigner(priv))
@@ -145,11 +119,11 @@ func TestW3CEdDSARDFC2022Vector(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := signed["proof"].([]any)[0].(map[string]any)["proofValue"]
-	want := strings.TrimSpace(readText(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "sigBTC58DataInt.txt"))
+	want := strings.TrimSpace(string(vectors.Read(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "sigBTC58DataInt.txt")))
 	if got != want {
 		t.Fatalf("proofValue = %s, want %s", got, want)
 	}
-	published := readJSON(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "signedDataInt.json")
+	published := vectors.JSON(t, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "signedDataInt.json")
 	if _, err := Verify(context.Background(), published, fixedResolver(vm, priv.Public().(ed25519.PublicKey), "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2")); err != nil {
 		t.Fatalf("published W3C vector does not verify: %v", err)
 	}
@@ -157,13 +131,13 @@ func TestW3CEdDSARDFC2022Vector(t *testing.T) {
 
 func TestW3CEd25519Signature2020VerifyOnly(t *testing.T) {
 	priv := w3cKey(t)
-	published := readJSON(t, "w3c-vc-di-eddsa", "Ed25519Signature2020", "signedEdSig.json")
+	published := vectors.JSON(t, "w3c-vc-di-eddsa", "Ed25519Signature2020", "signedEdSig.json")
 	vm := published["proof"].(map[string]any)["verificationMethod"].(string)
 	docCanon, err := canonicalize(withoutProof(published))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := readText(t, "w3c-vc-di-eddsa", "Ed25519Signature2020", "canonDocEdSig.txt"); docCanon != want {
+	if want := string(vectors.Read(t, "w3c-vc-di-eddsa", "Ed25519Signature2020", "canonDocEdSig.txt")); docCanon != want {
 		t.Fatalf("document N-Quads differ:\n%s", docCanon)
 	}
 	res, err := Verify(context.Background(), published, fixedResolver(vm, priv.Public().(ed25519.PublicKey), "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"))
@@ -192,7 +166,7 @@ func TestTamperingIsDetected(t *testing.T) {
 	}
 	for name, mutate := range tamper {
 		t.Run(name, func(t *testing.T) {
-			doc := readJSON(t, "ob3-ldp-test-vector", "credential-signed.json")
+			doc := vectors.JSON(t, "ob3-ldp-test-vector", "credential-signed.json")
 			mutate(doc)
 			if _, err := Verify(context.Background(), doc, resolve); err == nil {
 				t.Fatal("tampered credential verified")
@@ -204,11 +178,11 @@ func TestTamperingIsDetected(t *testing.T) {
 func TestUnsupportedAndMissingProofsFailClosed(t *testing.T) {
 	priv, vm := ob3Key(t)
 	resolve := fixedResolver(vm, priv.Public().(ed25519.PublicKey), "x")
-	doc := readJSON(t, "ob3-ldp-test-vector", "credential-unsigned.json")
+	doc := vectors.JSON(t, "ob3-ldp-test-vector", "credential-unsigned.json")
 	if _, err := Verify(context.Background(), doc, resolve); !errors.Is(err, ErrNoProof) {
 		t.Fatalf("no proof: %v", err)
 	}
-	signed := readJSON(t, "ob3-ldp-test-vector", "credential-signed.json")
+	signed := vectors.JSON(t, "ob3-ldp-test-vector", "credential-signed.json")
 	p := signed["proof"].(map[string]any)
 	other := map[string]any{"type": "DataIntegrityProof", "cryptosuite": "ecdsa-sd-2023", "verificationMethod": vm, "proofPurpose": "assertionMethod", "proofValue": "u123"}
 	signed["proof"] = []any{p, other}
@@ -221,7 +195,7 @@ func TestSignAppendsToProofSetAndBothVerify(t *testing.T) {
 	priv, vm := ob3Key(t)
 	_, priv2, _ := ed25519.GenerateKey(nil)
 	vm2 := "did:example:second#key"
-	signed := readJSON(t, "ob3-ldp-test-vector", "credential-signed.json")
+	signed := vectors.JSON(t, "ob3-ldp-test-vector", "credential-signed.json")
 	twice, err := Sign(context.Background(), signed, Options{VerificationMethod: vm2, Created: time.Now()}, localSigner(priv2))
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +216,7 @@ func TestSignAppendsToProofSetAndBothVerify(t *testing.T) {
 
 func TestWrongKeyTypeAndBadProofValue(t *testing.T) {
 	_, vm := ob3Key(t)
-	signed := readJSON(t, "ob3-ldp-test-vector", "credential-signed.json")
+	signed := vectors.JSON(t, "ob3-ldp-test-vector", "credential-signed.json")
 	otherPub, _, _ := ed25519.GenerateKey(nil)
 	if _, err := Verify(context.Background(), signed, fixedResolver(vm, otherPub, "x")); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("wrong key: %v", err)

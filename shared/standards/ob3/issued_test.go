@@ -14,6 +14,7 @@ import (
 
 	"github.com/credence-oss/credence/shared/standards/jsonld"
 	"github.com/credence-oss/credence/shared/standards/schema"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 )
 
 // typicalBadge is a credential as Credence issues one: issuer Profile, an achievement with
@@ -139,7 +140,7 @@ func TestSafeModeCatchesUndefinedTerms(t *testing.T) {
 // TestOfficialExamplesSafeMode checks the JSON-LD of what we marshal for every official example.
 func TestOfficialExamplesSafeMode(t *testing.T) {
 	for _, rel := range credentialExamples {
-		c, err := Parse(read(t, rel))
+		c, err := Parse(vectors.Read(t, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,9 +155,9 @@ func TestOfficialExamplesSafeMode(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(vectors, "ob3-spec", "*.json"))
-	files = append(files, filepath.Join(vectors, "ob3-ldp-test-vector", "credential-signed.json"),
-		filepath.Join(vectors, "w3c-vc-di-eddsa", "eddsa-rdfc-2022", "signedDataInt.json"))
+	files, _ := filepath.Glob(vectors.Path("ob3-spec", "*.json"))
+	files = append(files, vectors.Path("ob3-ldp-test-vector", "credential-signed.json"),
+		vectors.Path("w3c-vc-di-eddsa", "eddsa-rdfc-2022", "signedDataInt.json"))
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -198,7 +199,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func BenchmarkParseValidate(b *testing.B) {
-	raw := read(b, "ob3-ldp-test-vector/credential-signed.json")
+	raw := vectors.Read(b, "ob3-ldp-test-vector/credential-signed.json")
 	b.ReportAllocs()
 	for b.Loop() {
 		c, err := Parse(raw)

@@ -14,18 +14,8 @@ import (
 	"testing"
 
 	"github.com/credence-oss/credence/shared/standards/schema"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 )
-
-const vectors = "../../../testdata/standards"
-
-func read(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectors, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 var credentialExamples = []string{
 	"ob3-spec/basic-openbadgecredential.json",
@@ -86,7 +76,7 @@ func decode(t testing.TB, b []byte) any {
 func TestOfficialExamplesRoundTrip(t *testing.T) {
 	for _, rel := range credentialExamples {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
-			raw := read(t, rel)
+			raw := vectors.Read(t, rel)
 			c, err := Parse(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +101,7 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 }
 
 func TestEndorsementRoundTrip(t *testing.T) {
-	raw := read(t, "ob3-spec/endorsementcredential.json")
+	raw := vectors.Read(t, "ob3-spec/endorsementcredential.json")
 	e, err := ParseEndorsement(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +244,7 @@ func TestRequiredPropertiesFromOfficialSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defs := sch["$defs"].(map[string]any)
-	raw := read(t, "ob3-spec/complete-openbadgecredential.json")
+	raw := vectors.Read(t, "ob3-spec/complete-openbadgecredential.json")
 	var cases []requiredCase
 	requiredCases(decode(t, raw), sch, defs, nil, &cases)
 	if len(cases) < 100 {
@@ -299,7 +289,7 @@ func readSchema(t *testing.T) []byte {
 
 func basic(t *testing.T) *Credential {
 	t.Helper()
-	c, err := Parse(read(t, "ob3-spec/basic-openbadgecredential.json"))
+	c, err := Parse(vectors.Read(t, "ob3-spec/basic-openbadgecredential.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +401,7 @@ func TestBareIssuerIsValid(t *testing.T) {
 }
 
 func TestValidateProfileAndAchievement(t *testing.T) {
-	c, err := Parse(read(t, "ob3-spec/complete-openbadgecredential.json"))
+	c, err := Parse(vectors.Read(t, "ob3-spec/complete-openbadgecredential.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +623,7 @@ func viaMarshal(t testing.TB, c *Credential) map[string]any {
 func TestToMapEqualsMarshal(t *testing.T) {
 	var creds []*Credential
 	for _, rel := range credentialExamples {
-		c, err := Parse(read(t, rel))
+		c, err := Parse(vectors.Read(t, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -673,7 +663,7 @@ func TestToMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(normalize(m), normalize(decode(t, read(t, "ob3-spec/basic-openbadgecredential.json")))) {
+	if !reflect.DeepEqual(normalize(m), normalize(decode(t, vectors.Read(t, "ob3-spec/basic-openbadgecredential.json")))) {
 		t.Fatalf("ToMap differs from the document: %v", m)
 	}
 	if _, ok := m["credentialSubject"].(map[string]any)["achievement"].(map[string]any); !ok {

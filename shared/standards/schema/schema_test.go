@@ -4,30 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/credence-oss/credence/shared/standards/vectors"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-const vectors = "../../../testdata/standards"
-
-func read(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectors, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // edit decodes a vector, lets f change it, and encodes it again.
 func edit(t *testing.T, rel string, f func(m map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(read(t, rel), &m); err != nil {
+	if err := json.Unmarshal(vectors.Read(t, rel), &m); err != nil {
 		t.Fatal(err)
 	}
 	f(m)
@@ -63,7 +52,7 @@ var credentialExamples = []string{
 
 func TestOfficialExamplesPass(t *testing.T) {
 	for _, rel := range credentialExamples {
-		doc := read(t, rel)
+		doc := vectors.Read(t, rel)
 		if err := ValidateCredential(doc); err != nil {
 			t.Errorf("%s: %v", rel, err)
 		}
@@ -72,7 +61,7 @@ func TestOfficialExamplesPass(t *testing.T) {
 			t.Errorf("%s strict: %v", rel, err)
 		}
 	}
-	end := read(t, "ob3-spec/endorsementcredential.json")
+	end := vectors.Read(t, "ob3-spec/endorsementcredential.json")
 	if err := ValidateEndorsement(end); err != nil {
 		t.Errorf("endorsement: %v", err)
 	}
@@ -84,7 +73,7 @@ func TestOfficialExamplesPass(t *testing.T) {
 }
 
 func TestCredentialSchemaURLsResolve(t *testing.T) {
-	doc := read(t, "ob3-spec/skill-assertion-case.json")
+	doc := vectors.Read(t, "ob3-spec/skill-assertion-case.json")
 	var c struct {
 		CredentialSchema []struct{ ID string } `json:"credentialSchema"`
 	}
@@ -204,7 +193,7 @@ func TestBareIssuerIRIAccepted(t *testing.T) {
 }
 
 func TestSingleProofAccepted(t *testing.T) {
-	signed := read(t, "ob3-ldp-test-vector/credential-signed.json")
+	signed := vectors.Read(t, "ob3-ldp-test-vector/credential-signed.json")
 	if !bytes.Contains(signed, []byte(`"proof": {`)) {
 		t.Fatal("the OB 3.0 test vector is expected to carry a single proof object")
 	}
@@ -282,7 +271,7 @@ func TestCredentialStatus(t *testing.T) {
 }
 
 func TestSignedVectors(t *testing.T) {
-	if err := ValidateCredential(read(t, "ob3-ldp-test-vector/credential-signed.json")); err != nil {
+	if err := ValidateCredential(vectors.Read(t, "ob3-ldp-test-vector/credential-signed.json")); err != nil {
 		t.Fatalf("OB 3.0 signed vector: %v", err)
 	}
 	// The W3C eddsa vectors are plain VCs (an AlumniCredential), not Open Badges.
@@ -291,7 +280,7 @@ func TestSignedVectors(t *testing.T) {
 		"w3c-vc-di-eddsa/Ed25519Signature2020/signedEdSig.json",
 		"w3c-vc-di-eddsa/unsigned.json",
 	} {
-		se := asError(t, ValidateCredential(read(t, rel)))
+		se := asError(t, ValidateCredential(vectors.Read(t, rel)))
 		if !se.Has("type") || !se.Has("credentialSubject.achievement") {
 			t.Errorf("%s: %v", rel, se)
 		}
@@ -339,7 +328,7 @@ func TestViolationPaths(t *testing.T) {
 
 func BenchmarkValidateCredential(b *testing.B) {
 	for _, rel := range []string{"ob3-ldp-test-vector/credential-signed.json", "ob3-spec/complete-openbadgecredential.json"} {
-		doc := read(b, rel)
+		doc := vectors.Read(b, rel)
 		b.Run(filepath.Base(rel), func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()

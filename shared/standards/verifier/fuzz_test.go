@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // could not check.
 func FuzzVerify(f *testing.F) {
 	for _, pattern := range []string{"ob3-spec/*.json", "ob3-ldp-test-vector/*.json", "w3c-vc-di-eddsa/*/signed*.json"} {
-		files, _ := filepath.Glob(filepath.Join(vectors, pattern))
+		files, _ := filepath.Glob(vectors.Path(pattern))
 		for _, file := range files {
 			if b, err := os.ReadFile(file); err == nil {
 				f.Add(b)
@@ -21,7 +22,7 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	for _, file := range []string{"badge-ob3-vector.png", "badge-ob3-vector.svg"} {
-		if b, err := os.ReadFile(filepath.Join(vectors, "..", "bake", file)); err == nil {
+		if b, err := os.ReadFile(vectors.Path("..", "bake", file)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -22,18 +22,8 @@ import (
 	"github.com/credence-oss/credence/shared/standards/keys"
 	"github.com/credence-oss/credence/shared/standards/statuslist"
 	"github.com/credence-oss/credence/shared/standards/vcjwt"
+	"github.com/credence-oss/credence/shared/standards/vectors"
 )
-
-const vectors = "../../../testdata/standards"
-
-func read(t testing.TB, parts ...string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(append([]string{vectors}, parts...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func obj(t testing.TB, b []byte) map[string]any {
 	t.Helper()
@@ -90,7 +80,7 @@ var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // TestOB3OfficialSignedVector: the OB 3.0 spec's signed credential (single-object proof, https
 // controller) verifies when its controller document is served.
 func TestOB3OfficialSignedVector(t *testing.T) {
-	kp := obj(t, read(t, "ob3-ldp-test-vector", "keypair.json"))
+	kp := obj(t, vectors.Read(t, "ob3-ldp-test-vector", "keypair.json"))
 	controller := kp["controller"].(string)
 	vm := kp["verificationMethod"].(string)
 	ctrlDoc := map[string]any{
@@ -101,20 +91,20 @@ func TestOB3OfficialSignedVector(t *testing.T) {
 		"assertionMethod": []any{vm},
 	}
 	fetch := fetchMap(map[string][]byte{controller: enc(t, ctrlDoc)})
-	r := Verify(context.Background(), read(t, "ob3-ldp-test-vector", "credential-signed.json"), Options{Fetch: fetch, Now: now})
+	r := Verify(context.Background(), vectors.Read(t, "ob3-ldp-test-vector", "credential-signed.json"), Options{Fetch: fetch, Now: now})
 	expect(t, r, StatusValid)
 	if r.Format != "ldp" || r.Issuer.ID != controller || r.CredentialID != "http://example.com/credentials/3527" {
 		t.Fatalf("description: %+v", r)
 	}
 	// Without the controller document the proof cannot be checked: fail closed.
-	r = Verify(context.Background(), read(t, "ob3-ldp-test-vector", "credential-signed.json"), Options{Fetch: fetchMap(nil), Now: now})
+	r = Verify(context.Background(), vectors.Read(t, "ob3-ldp-test-vector", "credential-signed.json"), Options{Fetch: fetchMap(nil), Now: now})
 	expect(t, r, StatusInvalid, CheckProof)
 }
 
 // TestW3CVectorsAreNotOpenBadges: the W3C credentials verify cryptographically but are not OB 3.0.
 func TestW3CVectorsAreNotOpenBadges(t *testing.T) {
 	for _, f := range [][]string{{"eddsa-rdfc-2022", "signedDataInt.json"}, {"Ed25519Signature2020", "signedEdSig.json"}} {
-		r := Verify(context.Background(), read(t, append([]string{"w3c-vc-di-eddsa"}, f...)...), Options{Now: now})
+		r := Verify(context.Background(), vectors.Read(t, append([]string{"w3c-vc-di-eddsa"}, f...)...), Options{Now: now})
 		// The proof verifies, but the did:key is not the issuer's, and the document is no badge.
 		expect(t, r, StatusInvalid, CheckSchema, CheckContext, CheckIssuer)
 		if !hasOK(r, CheckProof) {
@@ -133,7 +123,7 @@ func hasOK(r Result, name string) bool {
 }
 
 func TestOfficialUnsignedExamplesHaveNoProof(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(vectors, "ob3-spec", "*.json"))
+	files, _ := filepath.Glob(vectors.Path("ob3-spec", "*.json"))
 	if len(files) < 7 {
 		t.Fatalf("examples missing: %v", files)
 	}
@@ -177,7 +167,7 @@ func (k issuerKey) sign(ctx context.Context, msg []byte) ([]byte, error) {
 
 // credential returns the OB vector credential re-issued by k (optionally changed by edit).
 func credential(t testing.TB, k issuerKey, edit func(map[string]any)) map[string]any {
-	c := obj(t, read(t, "ob3-ldp-test-vector", "credential-unsigned.json"))
+	c := obj(t, vectors.Read(t, "ob3-ldp-test-vector", "credential-unsigned.json"))
 	c["issuer"].(map[string]any)["id"] = k.did
 	if edit != nil {
 		edit(c)
@@ -222,8 +212,8 @@ func TestOurOwnFormatsAndContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	png := read(t, "..", "bake", "badge.png")
-	svg := read(t, "..", "bake", "badge.svg")
+	png := vectors.Read(t, "..", "bake", "badge.png")
+	svg := vectors.Read(t, "..", "bake", "badge.svg")
 	bakedPNG, err := bake.BakePNG(png, ldp)
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +285,7 @@ func TestFailingChecksAreNamed(t *testing.T) {
 		}(), StatusInvalid, []string{CheckContext, CheckProof}},
 		{"no issuer", enc(t, credential(t, k, func(m map[string]any) { delete(m, "issuer") })), StatusInvalid, []string{CheckSchema, CheckProof}},
 		{"garbage", []byte("hello"), StatusInvalid, []string{CheckFormat}},
-		{"png without credential", read(t, "..", "bake", "badge.png"), StatusInvalid, []string{CheckFormat}},
+		{"png without credential", vectors.Read(t, "..", "bake", "badge.png"), StatusInvalid, []string{CheckFormat}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
