@@ -84,9 +84,9 @@ type Idempotency struct {
 }
 
 // AuditedCreator is a Store that can create a credential together with its "issue" audit event
-// in one write. Issuing uses it when the store has it (boltstore: one commit instead of two, on
-// the path every roster row takes); otherwise it creates, then appends. Checked by
-// storetest.Run for stores that implement it.
+// in one write (boltstore: one commit instead of two on the path every roster row takes;
+// dynamostore: one more put in the credential's transaction). Both adapters have it and
+// storetest.Run requires it; issuing falls back to create-then-append for a Store without it.
 type AuditedCreator interface {
 	// CreateCredentialAudited is CreateCredential that also appends issued (when not nil) in
 	// the same write: both or neither.

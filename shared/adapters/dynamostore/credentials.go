@@ -75,12 +75,24 @@ func credentialFrom(m item) (domain.Credential, error) {
 // CreateCredential implements domain.Store: record, LDP/JWT and e-mail entry in one
 // transaction, each conditioned on not existing.
 func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error {
+	return s.CreateCredentialAudited(ctx, c, nil)
+}
+
+// CreateCredentialAudited implements domain.AuditedCreator: the issue event is one more put in
+// the credential's transaction, so the two are stored together or not at all.
+func (s *Store) CreateCredentialAudited(ctx context.Context, c domain.Credential, issued *domain.AuditEvent) error {
 	if err := domain.CheckKeys("credential id", c.ID, "issuer id", c.IssuerID); err != nil {
 		return fmt.Errorf("create credential: %w", err)
 	}
 	meta, doc, email, err := credentialItems(c)
 	if err != nil {
 		return fmt.Errorf("create credential %s: %w", c.ID, err)
+	}
+	var audit item
+	if issued != nil {
+		if audit, err = auditItem(*issued); err != nil {
+			return fmt.Errorf("create credential %s: %w", c.ID, err)
+		}
 	}
 	what := "create credential " + c.ID
 	for _, it := range []item{meta, doc, email} {
@@ -96,6 +108,9 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 		if email != nil {
 			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: email, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 		}
+		if audit != nil {
+			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: audit, ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+		}
 		return tx
 	})
 	if _, failed := txConditionFailed(err); failed {
@@ -106,6 +121,8 @@ func (s *Store) CreateCredential(ctx context.Context, c domain.Credential) error
 	}
 	return nil
 }
+
+var _ domain.AuditedCreator = (*Store)(nil)
 
 // GetCredential implements domain.Store: one consistent Query for the record and its LDP/JWT.
 func (s *Store) GetCredential(ctx context.Context, id string) (domain.Credential, error) {

@@ -470,12 +470,12 @@ func testListAchievements(t *testing.T, s domain.Store) {
 
 // --- credentials
 
-// testCredentialCreateAudited: a store that creates a credential with its issue event in one
-// write (domain.AuditedCreator) stores both or neither.
+// testCredentialCreateAudited: a store creates a credential with its issue event in one write
+// (domain.AuditedCreator): both or neither.
 func testCredentialCreateAudited(t *testing.T, s domain.Store) {
 	ac, ok := s.(domain.AuditedCreator)
 	if !ok {
-		t.Skipf("%T creates and appends separately (no domain.AuditedCreator)", s)
+		t.Fatalf("%T does not create a credential with its issue event in one write (domain.AuditedCreator)", s)
 	}
 	ctx := ctxT(t)
 	c := credential("iss-a", "ach-1", "cred-1", base, "ek-1")
