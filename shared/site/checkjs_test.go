@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/credence-oss/credence/shared/adapters/awstest"
 )
 
 // harness runs assets/check.js under Node with the few browser objects it touches stubbed: a
@@ -38,6 +40,9 @@ func runCheckJS(t *testing.T, base, jwtPath, credID string) (result, text string
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
+		if os.Getenv(awstest.RequireEnv) == "1" {
+			t.Fatalf("node is not installed, and %s=1 (make test) requires every tool", awstest.RequireEnv)
+		}
 		t.Skip("node is not installed; check.js is exercised by the browser tests instead")
 	}
 	out, err := exec.Command(node, "-e", harness, base, jwtPath, credID, "assets/check.js").CombinedOutput()
