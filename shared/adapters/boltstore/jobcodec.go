@@ -111,10 +111,13 @@ func decodeErrors(v []byte, n int) ([]domain.RowError, error) {
 
 // appendErrors adds errors to a job's list while it holds fewer than domain.MaxJobErrors.
 func appendErrors(tx *bolt.Tx, k []byte, c *jobCounts, add []domain.RowError) error {
-	clipped := capErrors(make([]domain.RowError, c.errs), add)[c.errs:]
-	if len(clipped) == 0 {
+	// Only the room left is looked at: every row path calls this, and building the full list
+	// to cap it cost an allocation of MaxJobErrors entries per row.
+	room := domain.MaxJobErrors - c.errs
+	if room <= 0 || len(add) == 0 {
 		return nil
 	}
+	clipped := capErrors(nil, add[:min(len(add), room)])
 	b := tx.Bucket(bJobErrors)
 	// bbolt's value is only valid inside the transaction and must not be changed: copy it.
 	v := append([]byte(nil), b.Get(k)...)
