@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credence-oss/credence/shared/domain"
@@ -24,15 +26,30 @@ import (
 // Mailer writes messages to Dir.
 //
 // Durability: a message is written to a hidden temporary file and renamed into place, so a
-// reader (or a crash) never sees half a message. Files are not fsynced: after a crash of the
-// process every file written is kept (the kernel has it), but a power loss or OS crash can lose
-// the files of the last seconds while the store already records them as sent. An fsync per
-// file measured 0.3-0.5 ms of kernel CPU here, as much as a third of signing its credential;
-// local mode's mail is a preview of what SES sends, which is where delivery must be durable.
+// reader (or a crash) never sees half a message. Files are not fsynced one by one (an fsync per
+// file measured 0.3-0.5 ms of kernel CPU here, as much as a third of signing its credential,
+// and made a bulk job slower); instead, every SyncEvery messages the mailer syncs the file
+// system the folder is on. That bounds what a power loss can take to the last few hundred
+// messages, and it keeps a bulk job's thousands of file creations cheap on ext4 without a
+// journal, whose inode allocator passes over every free inode of an inode-table block not yet
+// written back: with nothing syncing, each new file scanned past those of all the files made
+// in the last half minute (about 13% of the CPU of a 10,000-row roster; about 8% synced every
+// 128 files). Local mode's mail is a preview of what SES sends, which is where delivery must
+// be durable.
 type Mailer struct {
 	Dir string
 	Now func() time.Time
+	// SyncEvery is how many messages are written between file-system syncs: 0 means
+	// DefaultSyncEvery, a negative number never.
+	SyncEvery int
+
+	written atomic.Int64
+	syncing sync.Mutex
+	syncFS  func(*os.File) error // the platform's syncFS; a field so a test can count calls
 }
+
+// DefaultSyncEvery is how many messages a Mailer writes between file-system syncs.
+const DefaultSyncEvery = 128
 
 // New returns a mailer writing into dir (created if missing).
 func New(dir string) (*Mailer, error) {
@@ -96,5 +113,32 @@ func (m *Mailer) Send(_ context.Context, msg domain.Mail) (string, error) {
 	if err := os.Rename(tmp, filepath.Join(m.Dir, name)); err != nil {
 		return "", fmt.Errorf("emlmailer: %w", err)
 	}
+	every := int64(m.SyncEvery)
+	if every == 0 {
+		every = DefaultSyncEvery
+	}
+	if every > 0 && m.written.Add(1)%every == 0 {
+		// The message is in place whatever the sync does; a failed sync leaves the write-out
+		// to the kernel's own writeback.
+		_ = m.sync()
+	}
 	return messageID, nil
+}
+
+// sync writes out the file system Dir is on. A sync already running covers the messages this
+// one would: it is skipped, not queued.
+func (m *Mailer) sync() error {
+	if !m.syncing.TryLock() {
+		return nil
+	}
+	defer m.syncing.Unlock()
+	d, err := os.Open(m.Dir)
+	if err != nil {
+		return fmt.Errorf("emlmailer: sync: %w", err)
+	}
+	defer d.Close()
+	if m.syncFS != nil {
+		return m.syncFS(d)
+	}
+	return syncFS(d)
 }

@@ -57,3 +57,41 @@ func TestWritesAParseableMultipartMessage(t *testing.T) {
 		t.Fatalf("parts: %q", parts)
 	}
 }
+
+func TestSyncsTheFileSystemEverySyncEveryMessages(t *testing.T) {
+	dir := t.TempDir()
+	m, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SyncEvery = 3
+	var synced []string
+	m.syncFS = func(d *os.File) error {
+		synced = append(synced, d.Name())
+		err := syncFS(d) // the real call too, so a platform where it fails shows up here
+		if err != nil {
+			t.Errorf("syncFS: %v", err)
+		}
+		return err
+	}
+	for i := 0; i < 7; i++ {
+		if _, err := m.Send(context.Background(), domain.Mail{To: "ada@example.org", From: "b@example.edu", Subject: "s", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(synced) != 2 || synced[0] != dir {
+		t.Fatalf("want 2 syncs of %s after 7 messages with SyncEvery 3, got %v", dir, synced)
+	}
+	m.SyncEvery = -1
+	for i := 0; i < 6; i++ {
+		if _, err := m.Send(context.Background(), domain.Mail{To: "ada@example.org", From: "b@example.edu", Subject: "s", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(synced) != 2 {
+		t.Fatalf("SyncEvery < 0 must never sync; got %d syncs", len(synced))
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.eml")); len(files) != 13 {
+		t.Fatalf("want 13 messages, got %d", len(files))
+	}
+}
