@@ -41,6 +41,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		*base = "http://" + ln.Addr().String()
 	}
 	adminKey := os.Getenv("CREDENCE_ADMIN_KEY")
+	app.TuneRuntime()
 	local, err := app.OpenLocal(app.LocalOptions{Dir: *dir, BaseURL: *base, AdminKey: adminKey, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "credence serve: %v\n", err)

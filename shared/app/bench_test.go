@@ -22,6 +22,7 @@ import (
 //	go test ./shared/app -run '^$' -bench Roster10k -benchtime 1x
 func BenchmarkRoster10k(b *testing.B) {
 	const rows = 10_000
+	defer app.TuneRuntime()() // as `credence serve` does
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		var handler http.Handler

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -111,6 +112,24 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 	pub.Handle("/", site.New(svc))
 	l.Handler = Router(api.New(svc, api.WithBulk(l.Bulk)), pub, o.Log)
 	return l, nil
+}
+
+// GCPercent is the garbage collector's target under `credence serve` when GOGC is not set. A
+// bulk roster allocates about 175 KB a row (credential, proofs, mail, store pages) over a live
+// heap of about 30 MB: at Go's default of 100 the collector ran about 100 times for 10,000 rows,
+// for 1.2 s of CPU; at 400 it runs about 25 times, for 0.5 s, and the heap peaks at about
+// 150 MB instead of 60 MB, which a server on a developer's machine can spare.
+const GCPercent = 400
+
+// TuneRuntime sets the collector target of local mode (GCPercent) unless the GOGC environment
+// variable chose one, and returns what puts the previous target back. It changes the whole
+// process, so the command that serves calls it, not OpenLocal.
+func TuneRuntime() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(GCPercent)
+	return func() { debug.SetGCPercent(prev) }
 }
 
 // localMailLease is how long a mail worker holds a bulk row's mail. The mail topic's retries
