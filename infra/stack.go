@@ -71,6 +71,7 @@ const (
 	MailMaxConcurrency    = 2
 	SESEventsBatchSize    = 10
 	SESEventsConcurrency  = 2
+	RosterFailuresBatch   = 10 // roster events that failed every attempt: rare, and each is one job update
 	MaxReceiveCount       = 5
 	visibilityPerTimeouts = 6 // AWS's advice for SQS event sources: 6x the function timeout
 )
@@ -165,7 +166,7 @@ type builder struct {
 	issueQ, issueDLQ               awssqs.Queue
 	mailQ, mailDLQ                 awssqs.Queue
 	sesEventsQ, sesEventsDLQ       awssqs.Queue
-	rosterFailures                 awssqs.Queue
+	rosterFailures, rosterFailDLQ  awssqs.Queue
 	fns                            map[string]awslambda.Function
 	keyEd25519, keyRSA             keyRef
 	adminStage                     awsapigatewayv2.HttpStage
@@ -243,12 +244,9 @@ func (b *builder) queues() {
 	b.mailQ, b.mailDLQ = b.queue("MailQueue", fnSpecs["mail"].timeoutSec)
 	b.sesEventsQ, b.sesEventsDLQ = b.queue("SesEventsQueue", fnSpecs["mail"].timeoutSec)
 	// S3 invokes the roster function asynchronously; an event that still fails after Lambda's
-	// two retries lands here instead of vanishing.
-	b.rosterFailures = awssqs.NewQueue(b.stack, b.id("RosterFailures"), &awssqs.QueueProps{
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-	})
+	// two retries lands here instead of vanishing, and the roster function itself consumes it
+	// to fail the event's job. Its DLQ holds what could not even be marked failed.
+	b.rosterFailures, b.rosterFailDLQ = b.queue("RosterFailures", fnSpecs["roster"].timeoutSec)
 }
 
 func (b *builder) functions() {
@@ -437,6 +435,12 @@ func (b *builder) wire() {
 		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": "rosters/*"}},
 	}))
 	b.issueQ.GrantSendMessages(roster)
+	// Its own failures come back as SQS records (synchronous invocations, so a failing batch
+	// is retried by SQS and never sent to the on-failure destination again).
+	roster.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.rosterFailures, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(RosterFailuresBatch),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
 
 	// issue
 	issue.AddEnvironment(jsii.String(EnvMailQueueURL), b.mailQ.QueueUrl(), nil)
@@ -525,7 +529,7 @@ func (b *builder) alarms() {
 		id string
 		q  awssqs.Queue
 	}{
-		{"IssueDLQ", b.issueDLQ}, {"MailDLQ", b.mailDLQ}, {"SesEventsDLQ", b.sesEventsDLQ}, {"RosterFailures", b.rosterFailures},
+		{"IssueDLQ", b.issueDLQ}, {"MailDLQ", b.mailDLQ}, {"SesEventsDLQ", b.sesEventsDLQ}, {"RosterFailuresDLQ", b.rosterFailDLQ},
 	} {
 		add(dlq.id+"NotEmpty", dlq.q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period: fiveMin, Statistic: jsii.String("Maximum"),

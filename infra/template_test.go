@@ -609,7 +609,7 @@ func TestEachFunctionGetsOnlyItsPermissions(t *testing.T) {
 		"api": {"dynamodb:PutItem", "kms:Sign", "kms:GetPublicKey", "kms:CreateKey", "kms:TagResource", "s3:PutObject",
 			"s3:GetObject", "sqs:SendMessage", "cloudfront:CreateInvalidation"},
 		"verify": {"dynamodb:UpdateItem", "kms:GetPublicKey", "cloudfront:CreateInvalidation"},
-		"roster": {"dynamodb:PutItem", "s3:GetObject", "s3:PutObject", "sqs:SendMessage"},
+		"roster": {"dynamodb:PutItem", "s3:GetObject", "s3:PutObject", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"},
 		"issue":  {"dynamodb:PutItem", "kms:Sign", "kms:GetPublicKey", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"},
 		"mail":   {"dynamodb:UpdateItem", "ses:SendEmail", "ses:GetAccount", "sqs:ReceiveMessage", "sqs:DeleteMessage"},
 	}
@@ -689,8 +689,8 @@ func TestEachFunctionGetsOnlyItsPermissions(t *testing.T) {
 func TestWorkQueuesHaveDLQsAndVisibilityAboveSixConsumerTimeouts(t *testing.T) {
 	s := dev(t)
 	esms := s.json.ofType("AWS::Lambda::EventSourceMapping")
-	if len(esms) != 3 {
-		t.Fatalf("want 3 event source mappings (issue, mail, SES events), got %d", len(esms))
+	if len(esms) != 4 {
+		t.Fatalf("want 4 event source mappings (issue, mail, SES events, roster failures), got %d", len(esms))
 	}
 	consumers := map[string]string{} // queue -> function
 	for id, m := range esms {
@@ -740,6 +740,51 @@ func TestWorkQueuesHaveDLQsAndVisibilityAboveSixConsumerTimeouts(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no event source mapping for %s", prefix)
+		}
+	}
+	// The roster function drains its own failures (FailRoster). The loop above checked the
+	// partial batch responses, the redrive to a 14-day DLQ and the visibility timeout against
+	// the roster function's; these are the exact values.
+	rosterFn, _ := s.json.function(t, "roster")
+	rosterFailures := ""
+	for _, m := range esms {
+		if q := getAttTarget(m.Properties["EventSourceArn"]); strings.HasPrefix(q, "RosterFailures") {
+			rosterFailures = q
+			if refTarget(m.Properties["FunctionName"]) != rosterFn || m.Properties["BatchSize"] != float64(infra.RosterFailuresBatch) {
+				t.Errorf("RosterFailures mapping: %s", jsonString(m.Properties))
+			}
+		}
+	}
+	if rosterFailures == "" || strings.Contains(rosterFailures, "DLQ") {
+		t.Fatalf("no event source mapping from the RosterFailures queue (found %q)", rosterFailures)
+	}
+	rq := s.json.Resources[rosterFailures].Properties
+	if rq["VisibilityTimeout"] != float64(6*300) {
+		t.Errorf("RosterFailures visibility timeout %v, want 1800 s (6 x the roster function's 300 s)", rq["VisibilityTimeout"])
+	}
+	rp, _ := rq["RedrivePolicy"].(map[string]any)
+	if dlq := getAttTarget(rp["deadLetterTargetArn"]); !strings.HasPrefix(dlq, "RosterFailuresDLQ") || rp["maxReceiveCount"] != float64(infra.MaxReceiveCount) {
+		t.Errorf("RosterFailures redrive policy %s, want RosterFailuresDLQ after %d receives", jsonString(rp), infra.MaxReceiveCount)
+	} else if dp := s.json.Resources[dlq].Properties; dp["SqsManagedSseEnabled"] != true {
+		t.Errorf("RosterFailuresDLQ not encrypted: %s", jsonString(dp))
+	}
+	check(t, "the roster function's failures are read with partial batch responses", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+			"FunctionName":          map[string]any{"Ref": rosterFn},
+			"EventSourceArn":        map[string]any{"Fn::GetAtt": []any{rosterFailures, "Arn"}},
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+		})
+	})
+	// Both roster failure queues refuse plain HTTP.
+	for _, q := range []string{rosterFailures, getAttTarget(rp["deadLetterTargetArn"])} {
+		tls := false
+		for _, p := range s.json.ofType("AWS::SQS::QueuePolicy") {
+			if jsonString(p.Properties["Queues"]) == `[{"Ref":"`+q+`"}]` {
+				tls = tls || strings.Contains(jsonString(p.Properties["PolicyDocument"]), `"aws:SecureTransport":"false"`)
+			}
+		}
+		if !tls {
+			t.Errorf("%s does not enforce TLS", q)
 		}
 	}
 	// The bounds the comment in stack.go reasons about.
@@ -1085,13 +1130,14 @@ func TestAlarmsOnDLQsErrorsAndThrottles(t *testing.T) {
 		}
 		dlqs := map[string]bool{}
 		for id, q := range s.json.ofType("AWS::SQS::Queue") {
-			if strings.Contains(id, "DLQ") || strings.HasPrefix(id, "RosterFailures") {
+			if strings.Contains(id, "DLQ") {
 				dlqs[id] = false
 				_ = q
 			}
 		}
+		// RosterFailures is drained by the roster function now; its DLQ is what needs a person.
 		if len(dlqs) != 4 {
-			t.Fatalf("%s: want 4 dead-letter queues, got %v", s.cfg.Stage, dlqs)
+			t.Fatalf("%s: want 4 dead-letter queues (issue, mail, SES events, roster failures), got %v", s.cfg.Stage, dlqs)
 		}
 		fnAlarms := map[string]bool{}
 		for id, a := range alarms {
@@ -1125,6 +1171,15 @@ func TestAlarmsOnDLQsErrorsAndThrottles(t *testing.T) {
 		for q, ok := range dlqs {
 			if !ok {
 				t.Errorf("%s: no alarm on %s", s.cfg.Stage, q)
+			}
+		}
+		// A record waiting in RosterFailures is being handled; only its DLQ needs a person.
+		for id, a := range alarms {
+			for q := range s.json.ofType("AWS::SQS::Queue") {
+				if strings.HasPrefix(q, "RosterFailures") && !strings.Contains(q, "DLQ") &&
+					strings.Contains(jsonString(a.Properties["Dimensions"]), `["`+q+`","QueueName"]`) {
+					t.Errorf("%s: alarm %s on the drained RosterFailures queue", s.cfg.Stage, id)
+				}
 			}
 		}
 		for _, name := range infra.FunctionNames {

@@ -1,6 +1,8 @@
-// Command roster is the roster worker: S3 ObjectCreated events of the roster bucket's rosters/
-// prefix; each file is validated and its valid rows are queued for the issue worker. An error
-// makes Lambda retry the event (twice, then the RosterFailures queue). The handler is
+// Command roster is the roster worker. Its S3 ObjectCreated events (the roster bucket's
+// rosters/ prefix) have each file validated and its valid rows queued for the issue worker; an
+// error makes Lambda retry the event, twice, then put it on the RosterFailures queue. That
+// queue is this function's other event source: each record fails the roster's job with a
+// message, so nobody waits for it forever. The handler, which tells the two events apart, is
 // shared/workers; this main only wires it to the AWS adapters.
 package main
 
@@ -36,5 +38,5 @@ func main() {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(workers.RosterHandler(b, opts))
+	lambda.Start(workers.RosterFunction(b, opts))
 }

@@ -1,7 +1,8 @@
 // Package workers turns the Lambda events of the bulk-issuance functions into domain.Bulk
-// calls: the issue and mail queues (SQS, partial batch responses), the SES events queue and the
-// roster bucket (S3 ObjectCreated). The functions' mains only wire these handlers; tests call
-// them with the JSON events in events/.
+// calls: the issue and mail queues (SQS, partial batch responses), the SES events queue, the
+// roster bucket (S3 ObjectCreated) and the RosterFailures queue, where Lambda puts a roster
+// event that failed every attempt (Bulk.FailRoster). The functions' mains only wire these
+// handlers; tests call them with the JSON events in events/.
 //
 // Failure handling follows the stack (docs/deploy.md): a record that fails is reported in
 // BatchItemFailures, so SQS redelivers only it and not the rest of its batch; after
