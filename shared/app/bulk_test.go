@@ -489,3 +489,222 @@ func TestBulkUnusableFileFailsTheJob(t *testing.T) {
 		t.Fatalf("a failed file issued rows: %v", j)
 	}
 }
+
+// vanishingStore answers "not found" for one achievement once gone is set: the achievement
+// deleted after the roster was validated and before its rows were issued.
+type vanishingStore struct {
+	domain.Store
+	achievement string
+	gone        atomic.Bool
+}
+
+func (v *vanishingStore) GetAchievement(ctx context.Context, issuerID, id string) (domain.Achievement, error) {
+	if id == v.achievement && v.gone.Load() {
+		return domain.Achievement{}, fmt.Errorf("achievement %s: %w", id, domain.ErrNotFound)
+	}
+	return v.Store.GetAchievement(ctx, issuerID, id)
+}
+
+// flakyCompletion fails the completions of an accounted job until ready, as workers that stop
+// after the error report was written and before the job moved to done: the delivery is
+// retried (or a GetJob completes the job), and the report is written again.
+type flakyCompletion struct {
+	domain.JobStore
+	ready  func() bool
+	failed atomic.Int64
+}
+
+func (f *flakyCompletion) CompleteJob(ctx context.Context, id string, at time.Time) (domain.Job, bool, error) {
+	if j, err := f.JobStore.GetJob(ctx, id); err == nil && j.State == domain.JobIssuing && j.Accounted() && !f.ready() {
+		f.failed.Add(1)
+		return domain.Job{}, false, errCrash
+	}
+	return f.JobStore.CompleteJob(ctx, id, at)
+}
+
+// reportBlobs counts the writes of error reports, and the readings of one after the roster
+// worker's and a completion's were written; with failAfter > 0 it refuses every write after
+// the first failAfter.
+type reportBlobs struct {
+	domain.Blobs
+	failAfter int64
+	puts      atomic.Int64
+	rereads   atomic.Int64
+}
+
+func (r *reportBlobs) Put(ctx context.Context, key string, body io.Reader, size int64, contentType string) error {
+	if strings.HasPrefix(key, "reports/") {
+		if n := r.puts.Add(1); r.failAfter > 0 && n > r.failAfter {
+			return errors.New("bucket says no")
+		}
+	}
+	return r.Blobs.Put(ctx, key, body, size, contentType)
+}
+
+func (r *reportBlobs) Open(ctx context.Context, key string) (domain.Blob, error) {
+	if strings.HasPrefix(key, "reports/") && r.puts.Load() >= 2 {
+		r.rereads.Add(1)
+	}
+	return r.Blobs.Open(ctx, key)
+}
+
+// issueTimeRoster is a roster whose bad rows are of three kinds: refused by the file validation
+// (an invalid address), rejected while issuing (an achievementId that is gone by then) and
+// failed while issuing (the poison address, which the store refuses). More rows go bad while
+// issuing than the job's error list holds.
+func issueTimeRoster(n int, ach2 string) (data []byte, validation, rejected map[int]bool, poison int) {
+	validation, rejected, poison = map[int]bool{}, map[int]bool{}, 7
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"email", "name", "achievementId"})
+	for line := 2; line < n+2; line++ {
+		email, ach := fmt.Sprintf("learner%04d@example.org", line), ""
+		switch {
+		case line == poison:
+			email = "poison@example.org"
+		case line%97 == 0:
+			email = fmt.Sprintf("not-an-address-%d", line)
+			validation[line] = true
+		case line%2 == 0:
+			ach = ach2
+			rejected[line] = true
+		}
+		_ = w.Write([]string{email, fmt.Sprintf("Learner %d", line), ach})
+	}
+	w.Flush()
+	return b.Bytes(), validation, rejected, poison
+}
+
+// report downloads a job's error report: its lines by row.
+func (e *env) report(j map[string]any) map[int][][]string {
+	e.t.Helper()
+	url, _ := j["errorReportUrl"].(string)
+	if url == "" {
+		e.t.Fatalf("no error report URL: %v", j)
+	}
+	res, err := http.Get(url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	recs, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil || res.StatusCode != 200 || len(recs) == 0 {
+		e.t.Fatalf("report: %d %v", res.StatusCode, err)
+	}
+	if got := strings.TrimPrefix(strings.Join(recs[0], ","), "\ufeff"); got != "row,column,reason" {
+		e.t.Fatalf("report header %q", got)
+	}
+	lines := map[int][][]string{}
+	prev := 0
+	for _, r := range recs[1:] {
+		var row int
+		if _, err := fmt.Sscan(r[0], &row); err != nil {
+			e.t.Fatalf("report line %v: %v", r, err)
+		}
+		if row < prev {
+			e.t.Fatalf("report line of row %d after row %d: not in row order", row, prev)
+		}
+		prev = row
+		lines[row] = append(lines[row], r)
+	}
+	return lines
+}
+
+// TestBulkReportExplainsRowsThatFailWhileIssuing: rows that pass the file validation and go bad
+// in the issue worker (an achievement deleted in between, a row the store keeps refusing) are
+// in the error report with the validation's, each once with its reason, more of them than the
+// job's error list holds, and a completion retried after the report was written (at least once
+// delivery) leaves the same report.
+func TestBulkReportExplainsRowsThatFailWhileIssuing(t *testing.T) {
+	e := newEnv(t)
+	e.local.Queue.Backoff = 5 * time.Millisecond
+	a := e.issuer("Alpha")
+	ach2 := e.must(201, "POST", "/v1/issuers/"+a.issuer+"/achievements", e.admin,
+		map[string]any{"name": "Leadership", "description": "Leads.", "criteria": map[string]any{"narrative": "Led a team."}})["id"].(string)
+
+	vs := &vanishingStore{Store: &poisonStore{Store: e.local.Service.Store}, achievement: ach2}
+	e.local.Service.Store = vs
+	// The roster worker reads the file twice, validating the first time: the achievement goes
+	// between the two readings, after its rows were found valid and before they are queued.
+	parse, readings := e.local.Bulk.Parse, atomic.Int32{}
+	e.local.Bulk.Parse = func(ctx context.Context, r io.ReaderAt, size int64, name string, emit func(domain.RosterRow) error, reject func(domain.RowError) error) error {
+		if readings.Add(1) == 2 {
+			vs.gone.Store(true)
+		}
+		return parse(ctx, r, size, name, emit, reject)
+	}
+	blobs := &reportBlobs{Blobs: e.local.Bulk.Blobs}
+	e.local.Bulk.Blobs = blobs
+	// The job completes only once a completion has read back a report an earlier one wrote.
+	jobs := &flakyCompletion{JobStore: e.local.Bulk.Jobs, ready: func() bool { return blobs.rereads.Load() > 0 }}
+	e.local.Bulk.Jobs = jobs
+
+	const n = 300
+	data, validation, rejected, poison := issueTimeRoster(n, ach2)
+	j := e.runJob(a, "cohort.csv", data)
+	if j["state"] != "done" {
+		t.Fatalf("job: %v", j)
+	}
+	bad := len(validation) + len(rejected) + 1
+	if num(j, "total") != n || num(j, "rejected") != len(validation)+len(rejected) || num(j, "failed") != 1 || num(j, "issued") != n-bad {
+		t.Fatalf("counters: %v; want %d rows, %d rejected, 1 failed", j, n, len(validation)+len(rejected))
+	}
+	if len(rejected) <= domain.MaxJobErrors || len(j["errors"].([]any)) != domain.MaxJobErrors {
+		t.Fatalf("the job's error list holds %d of %d issue-time errors; the test wants more than it holds", len(j["errors"].([]any)), len(rejected)+1)
+	}
+	// The fault: a completion read back a report an earlier one wrote before the job could
+	// complete (the first completions may all have raced to read the roster worker's report,
+	// so a refused completion is likely, not certain).
+	if blobs.rereads.Load() == 0 {
+		t.Fatalf("no completion read a completed report (%d completions refused): the fault did not fire", jobs.failed.Load())
+	}
+
+	lines := e.report(j)
+	for row, ls := range lines {
+		if len(ls) != 1 {
+			t.Errorf("row %d is in the report %d times: %v", row, len(ls), ls)
+		}
+		switch l := ls[0]; {
+		case validation[row]:
+			if l[1] != "email" || l[2] == "" {
+				t.Errorf("validation row %d reported as %v", row, l)
+			}
+		case rejected[row]:
+			if l[1] != "achievementId" || !strings.Contains(l[2], "no such achievement") {
+				t.Errorf("row %d, whose achievement went, reported as %v", row, l)
+			}
+		case row == poison:
+			if !strings.Contains(l[2], "could not be issued") || !strings.Contains(l[2], "disk says no") {
+				t.Errorf("the poison row reported as %v", l)
+			}
+		default:
+			t.Errorf("row %d is good but reported: %v", row, l)
+		}
+	}
+	if len(lines) != bad {
+		t.Fatalf("the report explains %d rows, want the %d bad ones", len(lines), bad)
+	}
+}
+
+// TestBulkReportWriteFailureStillCompletesTheJob: a report that cannot be written when the job
+// completes leaves the roster worker's report, and the job completes all the same.
+func TestBulkReportWriteFailureStillCompletesTheJob(t *testing.T) {
+	e := newEnv(t)
+	e.local.Queue.Backoff = 5 * time.Millisecond
+	a := e.issuer("Alpha")
+	e.local.Service.Store = &poisonStore{Store: e.local.Service.Store}
+	blobs := &reportBlobs{Blobs: e.local.Bulk.Blobs, failAfter: 1} // the roster worker's write only
+	e.local.Bulk.Blobs = blobs
+	data := "email,name\nok1@example.org,One\npoison@example.org,Poison\nnot-an-address,Bad\nok2@example.org,Two\n"
+	j := e.runJob(a, "cohort.csv", []byte(data))
+	if j["state"] != "done" || num(j, "issued") != 2 || num(j, "failed") != 1 || num(j, "rejected") != 1 {
+		t.Fatalf("job: %v", j)
+	}
+	if blobs.puts.Load() < 2 {
+		t.Fatalf("%d report writes: the completion did not try to write the report", blobs.puts.Load())
+	}
+	lines := e.report(j)
+	if len(lines) != 1 || len(lines[4]) != 1 {
+		t.Fatalf("report %v, want the validation's line of row 4 alone", lines)
+	}
+}

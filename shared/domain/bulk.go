@@ -177,7 +177,7 @@ func (b *Bulk) GetJob(ctx context.Context, p Principal, id string) (Job, string,
 		return Job{}, "", NotFound("job")
 	}
 	if j.State == JobIssuing && j.Accounted() {
-		if done, _, err := b.Jobs.CompleteJob(ctx, id, b.now()); err == nil {
+		if done, _, err := b.complete(ctx, j); err == nil {
 			j = done
 		}
 	}
@@ -203,7 +203,7 @@ func (b *Bulk) settle(ctx context.Context, jobID string) error {
 	if cur.State != JobIssuing || !cur.Accounted() {
 		return nil
 	}
-	j, moved, err := b.Jobs.CompleteJob(ctx, jobID, b.now())
+	j, moved, err := b.complete(ctx, cur)
 	if err != nil {
 		return fmt.Errorf("job %s: complete: %w", jobID, err)
 	}

@@ -27,7 +27,8 @@ const (
 )
 
 // MaxJobErrors is how many row errors a job keeps in its record (the API shows them); the
-// error report in the blob store has all of them.
+// error report in the blob store has all of them (the rows that went bad while issuing are
+// added to it when the job completes, from ListRowErrors).
 const MaxJobErrors = 100
 
 // RowError is one rejected (or failed) roster row.
@@ -157,8 +158,20 @@ type JobStore interface {
 	// RecordRow records the outcome of a row and counts it, once: a row already recorded with
 	// the same or a final outcome is left alone (changed=false); a failed row that is now issued
 	// moves from failed to issued. rowErr, for rejected and failed rows, is appended to the
-	// job's errors while it holds fewer than MaxJobErrors.
+	// job's errors while it holds fewer than MaxJobErrors, and is kept with the row's marker in
+	// the same write whatever the list holds (ListRowErrors), its message clipped like the
+	// list's (ClipRowMessage) and its Row the row recorded; a failed row moved to issued loses it.
 	RecordRow(ctx context.Context, jobID string, row int, outcome RowOutcome, credentialID string, rowErr *RowError, at time.Time) (changed bool, err error)
+	// ListRowErrors pages the errors RecordRow kept with a job's rows, every one of them (the
+	// job's own list stops at MaxJobErrors), in row order. The cursor is "" exactly when nothing
+	// follows; ErrInvalidCursor for a cursor this listing did not issue for this job; ErrNotFound
+	// when the job does not exist. Rows the file validation rejected are not here: they were
+	// never recorded one by one, the error report holds them.
+	ListRowErrors(ctx context.Context, jobID string, p Page) ([]RowError, string, error)
+	// SetErrorReport records key as the blob key of the job's error report when the job has
+	// none yet (its only bad rows went bad while issuing); a job that has one keeps it, and
+	// nothing else changes. ErrNotFound when the job does not exist.
+	SetErrorReport(ctx context.Context, id, key string) error
 	// ClaimRowMail leases the mail of a row to one sender until `until`: false when the row's
 	// mail is settled (settled=true) or leased by someone else whose lease has not run out.
 	ClaimRowMail(ctx context.Context, jobID string, row int, now, until time.Time) (claimed, settled bool, err error)
@@ -227,7 +240,12 @@ type RosterRow struct {
 type RosterParser func(ctx context.Context, r io.ReaderAt, size int64, filename string,
 	emit func(RosterRow) error, reject func(RowError) error) error
 
-// ReportWriter writes the row-level error report (CSV safe to open in a spreadsheet).
+// ReportWriter writes the row-level error report (CSV safe to open in a spreadsheet): a header
+// row, then one row,column,reason line per error, an empty row cell for a file-level error (a
+// UTF-8 byte order mark may come first). The domain reads a job's report back to add the rows
+// that went bad while issuing and writes it again, so a cell the writer made safe should come
+// out of a second writing as it went in (shared/roster's does, but for a cell cut at its length
+// limit that also needed its leading quote: such a cell loses a character per rewriting).
 type ReportWriter func(w io.Writer, errs []RowError) error
 
 // MaxRowMessage bounds a stored row error's message, so that MaxJobErrors of them always fit in

@@ -131,11 +131,21 @@ func appendErrors(tx *bolt.Tx, k []byte, c *jobCounts, add []domain.RowError) er
 	return nil
 }
 
-// Row markers: outcome, credential id, mail outcome, lease end (Unix nanoseconds, 0 = none).
+// Row markers: outcome, credential id, mail outcome, lease end (Unix nanoseconds, 0 = none),
+// and for a row rejected or failed while issuing its error's field and message. A marker
+// without an error keeps format 1, byte for byte what it was before errors were kept, so a good
+// row's write is unchanged and every marker written before still reads; one with an error is
+// format 2, which also lets ListRowErrors pass over the others by their first byte.
+
+const rowFormatErr = 2
 
 func (m rowRec) encode() []byte {
-	b := make([]byte, 0, 16+len(m.Outcome)+len(m.CredentialID)+len(m.Mail))
-	b = append(b, binFormat)
+	format, n := byte(binFormat), 16+len(m.Outcome)+len(m.CredentialID)+len(m.Mail)
+	if m.Err != nil {
+		format, n = rowFormatErr, n+4+len(m.Err.Field)+len(m.Err.Message)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, format)
 	b = appendString(b, m.Outcome)
 	b = appendString(b, m.CredentialID)
 	b = appendString(b, m.Mail)
@@ -143,7 +153,12 @@ func (m rowRec) encode() []byte {
 	if !m.LeaseUntil.IsZero() {
 		lease = m.LeaseUntil.UnixNano()
 	}
-	return binary.AppendVarint(b, lease)
+	b = binary.AppendVarint(b, lease)
+	if m.Err != nil {
+		b = appendString(b, m.Err.Field)
+		b = appendString(b, m.Err.Message)
+	}
+	return b
 }
 
 func decodeRow(v []byte) (rowRec, error) {
@@ -152,9 +167,10 @@ func decodeRow(v []byte) (rowRec, error) {
 		err := json.Unmarshal(v, &m)
 		return m, err
 	}
-	if len(v) == 0 || v[0] != binFormat {
+	if len(v) == 0 || (v[0] != binFormat && v[0] != rowFormatErr) {
 		return m, errBadValue
 	}
+	withErr := v[0] == rowFormatErr
 	var err error
 	v = v[1:]
 	for _, p := range [...]*string{&m.Outcome, &m.CredentialID, &m.Mail} {
@@ -163,11 +179,24 @@ func decodeRow(v []byte) (rowRec, error) {
 		}
 	}
 	lease, w := binary.Varint(v)
-	if w <= 0 || w != len(v) {
+	if w <= 0 {
 		return m, errBadValue
 	}
 	if lease != 0 {
 		m.LeaseUntil = time.Unix(0, lease).UTC()
+	}
+	v = v[w:]
+	if withErr {
+		m.Err = &markerErr{}
+		if m.Err.Field, v, err = readString(v); err != nil {
+			return m, err
+		}
+		if m.Err.Message, v, err = readString(v); err != nil {
+			return m, err
+		}
+	}
+	if len(v) != 0 {
+		return m, errBadValue
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 //	jobs          (jobID)                                job without counters and errors
 //	job_counts    (jobID)                                counters (binary, jobcodec.go)
 //	job_errors    (jobID)                                row errors (binary, jobcodec.go)
-//	job_rows      (jobID, row)                           row marker (outcome, mail, lease)
+//	job_rows      (jobID, row)                           row marker (outcome, mail, lease, error)
 //	rosters       (issuerID, achievementID, sha256)      first jobID
 //	suppressions  (issuerID, emailKey)                   suppression
 //
@@ -101,7 +102,13 @@ type rowRec struct {
 	CredentialID string    `json:"c,omitempty"`
 	Mail         string    `json:"m,omitempty"`
 	LeaseUntil   time.Time `json:"l,omitzero"`
+	// Err is the error of a row rejected or failed while issuing. Markers were JSON only before
+	// errors were kept, so a JSON marker never has one.
+	Err *markerErr `json:"-"`
 }
+
+// markerErr is a row's error without its row number, which the marker's key holds.
+type markerErr struct{ Field, Message string }
 
 func rowKey(jobID string, row int) []byte { return tuple(jobID, strconv.Itoa(row)) }
 
@@ -341,8 +348,10 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 			c.failed++
 		}
 		var add []domain.RowError
+		m.Err = nil // an issued row has none: a failed row moved to issued drops its own
 		if rowErr != nil && outcome != domain.RowIssued {
 			add = []domain.RowError{*rowErr}
+			m.Err = &markerErr{Field: rowErr.Field, Message: domain.ClipRowMessage(rowErr.Message)}
 		}
 		m.Outcome, m.CredentialID = string(outcome), credentialID
 		if err := putRow(tx, k, m, fmt.Sprintf("record row %d of job %s", row, jobID)); err != nil {
@@ -352,6 +361,105 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 		return true, add, nil
 	})
 	return changed, err
+}
+
+// kindRowErrors is the listing kind of ListRowErrors' cursors (keys.go has the others).
+const kindRowErrors byte = 'R'
+
+// markerRow is the row number of a job_rows key under prefix (the job's tuple): the row part
+// is decimal digits, which tuple writes unescaped.
+func markerRow(k, prefix []byte) (int, bool) {
+	digits := k[len(prefix):]
+	if len(digits) < 2 || digits[len(digits)-1] != 0x00 || digits[0] < '1' || digits[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(digits[:len(digits)-1]))
+	return n, err == nil && n > 0
+}
+
+// ListRowErrors implements domain.JobStore. A job's markers sort by the decimal text of their
+// row ("10" before "9"), so a page walks all of them and sorts the rows with an error: markers
+// without one are passed over by their first byte, and only the page's own errors are decoded.
+// That is a read of every marker per page, cheap for the embedded store's jobs; the domain asks
+// for pages of MaxPageLimit.
+func (s *Store) ListRowErrors(ctx context.Context, jobID string, p domain.Page) ([]domain.RowError, string, error) {
+	const what = "list row errors of job"
+	if err := domain.CheckKeys("job id", jobID); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	prefix := tuple(jobID)
+	after := 0
+	if p.Cursor != "" {
+		key, err := decodeCursor(p.Cursor, kindRowErrors, prefix, 2)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+		row, ok := markerRow(key, prefix)
+		if !ok {
+			return nil, "", fmt.Errorf("%s %s: %w: malformed position", what, jobID, domain.ErrInvalidCursor)
+		}
+		after = row
+	}
+	limit := p.Size()
+	var (
+		out  []domain.RowError
+		next string
+	)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if !exists(tx, bJobs, prefix) {
+			return fmt.Errorf("%s %s: %w", what, jobID, domain.ErrNotFound)
+		}
+		markers := tx.Bucket(bJobRows)
+		var rows []int
+		c := markers.Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			if len(v) == 0 || v[0] != rowFormatErr {
+				continue
+			}
+			row, ok := markerRow(k, prefix)
+			if !ok {
+				return fmt.Errorf("%s %s: malformed marker key %q", what, jobID, k)
+			}
+			if row > after {
+				rows = append(rows, row)
+			}
+		}
+		slices.Sort(rows)
+		if len(rows) > limit {
+			rows = rows[:limit]
+			next = encodeCursor(kindRowErrors, rowKey(jobID, rows[limit-1]))
+		}
+		out = make([]domain.RowError, 0, len(rows))
+		for _, row := range rows {
+			m, err := getRow(tx, rowKey(jobID, row), fmt.Sprintf("row %d of job %s", row, jobID))
+			if err != nil {
+				return err
+			}
+			if m.Err == nil {
+				return fmt.Errorf("%s %s: row %d: %w", what, jobID, row, errBadValue)
+			}
+			out = append(out, domain.RowError{Row: row, Field: m.Err.Field, Message: m.Err.Message})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// SetErrorReport implements domain.JobStore.
+func (s *Store) SetErrorReport(ctx context.Context, id, key string) error {
+	if err := domain.CheckKeys("report key", key); err != nil {
+		return fmt.Errorf("set error report of job %s: %w", id, err)
+	}
+	return s.changeJob(ctx, id, "set error report of job", func(_ *bolt.Tx, r *jobRec) (bool, error) {
+		if r.ErrorReportKey != "" {
+			return false, nil
+		}
+		r.ErrorReportKey = key
+		return true, nil
+	})
 }
 
 // ClaimRowMail implements domain.JobStore.

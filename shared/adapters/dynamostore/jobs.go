@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,11 +19,14 @@ import (
 //
 //	item             pk            sk                        attributes
 //	job              JOB#job       META                      the job; counters are numbers, errors a list of maps
-//	job row marker   JOB#job       ROW#<row, 10 digits>      outcome, credentialId, mail, leaseUntil
+//	job row marker   JOB#job       ROW#<row, 10 digits>      outcome, credentialId, mail, leaseUntil, rowError
 //	roster claim     ISSUER#iss    ROSTER#ach#sha256         jobId
 //	suppression      ISSUER#iss    SUPPRESS#emailKey         email, reason, detail, at
 //
-// Every path is a GetItem or a (conditional) write of one key; nothing queries an index.
+// Every path is a GetItem or a (conditional) write of one key, except ListRowErrors, a Query
+// of one job's partition; nothing queries an index. rowError (a map: row, field, message) is
+// on the markers of rows rejected or failed while issuing only, so a good row's write carries
+// nothing more.
 // A row's outcome and its counter change in one TransactWriteItems: the marker's put or update
 // is conditioned on the row's previous outcome and the counter is an ADD on the job, so a
 // redelivered row fails the marker's condition and the whole transaction counts nothing. All
@@ -58,6 +63,8 @@ const (
 	aErrors         = "errors"
 	aUpdatedAt      = "updatedAt"
 	aOutcome        = "outcome"
+	aRowError       = "rowError"
+	aReportKey      = "errorReportKey"
 	aMail           = "mail"
 	aLease          = "leaseUntil"
 )
@@ -84,6 +91,16 @@ func rowErrorAV(e domain.RowError) types.AttributeValue {
 		m["field"] = sAV(e.Field)
 	}
 	return &types.AttributeValueMemberM{Value: m}
+}
+
+func rowErrorFrom(av types.AttributeValue) (domain.RowError, error) {
+	mv, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return domain.RowError{}, fmt.Errorf("stored as %T, want M", av)
+	}
+	d := &dec{m: mv.Value}
+	e := domain.RowError{Row: int(d.n("row")), Field: d.s("field"), Message: d.s("message")}
+	return e, d.err
 }
 
 func rowErrorsAV(errs []domain.RowError) types.AttributeValue {
@@ -121,7 +138,7 @@ func jobFrom(m item) (domain.Job, error) {
 		State: domain.JobState(d.s(aState)), Total: int(d.n(aTotal)), Issued: int(d.n(aIssued)),
 		Rejected: int(d.n(aRejected)), Failed: int(d.n(aFailed)), Mailed: int(d.n(aMailed)),
 		MailSuppressed: int(d.n(aMailSuppressed)), MailFailed: int(d.n(aMailFailed)),
-		ErrorReportKey: d.s("errorReportKey"), UploadKey: d.s("uploadKey"), FileSHA256: d.s("fileSha256"),
+		ErrorReportKey: d.s(aReportKey), UploadKey: d.s("uploadKey"), FileSHA256: d.s("fileSha256"),
 		SourceJobID: d.s("sourceJobId"), Message: d.s("message"), CreatedAt: d.t("createdAt"), UpdatedAt: d.t(aUpdatedAt),
 		Errors: []domain.RowError{},
 	}
@@ -129,13 +146,11 @@ func jobFrom(m item) (domain.Job, error) {
 		j.Notify = v.Value
 	}
 	for i, av := range d.list(aErrors) {
-		mv, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			return domain.Job{}, fmt.Errorf("job %s: error #%d: stored as %T, want M", j.ID, i, av)
+		e, err := rowErrorFrom(av)
+		if err != nil {
+			return domain.Job{}, fmt.Errorf("job %s: error #%d: %w", j.ID, i, err)
 		}
-		ed := &dec{m: mv.Value}
-		j.Errors = append(j.Errors, domain.RowError{Row: int(ed.n("row")), Field: ed.s("field"), Message: ed.s("message")})
-		d.join(ed)
+		j.Errors = append(j.Errors, e)
 	}
 	if d.err != nil {
 		return domain.Job{}, fmt.Errorf("job %s: %w", j.ID, d.err)
@@ -377,7 +392,8 @@ func outcomeCounter(o domain.RowOutcome) string {
 // issued updates the marker (conditioned on it still being failed) and moves one from failed
 // to issued. The row's error goes into the same update of the job, conditioned on the list
 // holding fewer than MaxJobErrors; when that condition is what failed, the row is recorded
-// again without its error, so a full list never stops the counting.
+// again without its error in the list, so a full list never stops the counting. The marker
+// keeps the error either way (rowError, for ListRowErrors); the move to issued removes it.
 func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome domain.RowOutcome, credentialID string, rowErr *domain.RowError, at time.Time) (bool, error) {
 	counter := outcomeCounter(outcome)
 	if counter == "" {
@@ -395,21 +411,35 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	withErr := rowErr != nil && outcome != domain.RowIssued
+	var markerErr types.AttributeValue
+	if withErr {
+		markerErr = rowErrorAV(domain.RowError{Row: row, Field: rowErr.Field, Message: rowErr.Message})
+	}
 	moveFromFailed := false
 	for range maxAttempts {
 		// The marker: the first outcome of the row, or failed -> issued.
 		marker := &types.Update{
 			TableName:                 &s.table,
 			Key:                       item{attrPK: sAV(jobPK(jobID)), attrSK: sAV(rowSK(row))},
-			UpdateExpression:          aws.String("SET #outcome = :o, #type = :type"),
 			ExpressionAttributeNames:  names(aOutcome, "type"),
 			ExpressionAttributeValues: item{":o": sAV(string(outcome)), ":type": sAV("jobRow")},
 		}
+		update := "SET #outcome = :o, #type = :type"
 		if v, ok := cred[":cred"]; ok {
-			*marker.UpdateExpression += ", #cred = :cred"
+			update += ", #cred = :cred"
 			marker.ExpressionAttributeNames["#cred"] = "credentialId"
 			marker.ExpressionAttributeValues[":cred"] = v
 		}
+		switch {
+		case moveFromFailed:
+			update += " REMOVE #rowError"
+			marker.ExpressionAttributeNames["#rowError"] = aRowError
+		case markerErr != nil:
+			update += ", #rowError = :rowErr"
+			marker.ExpressionAttributeNames["#rowError"] = aRowError
+			marker.ExpressionAttributeValues[":rowErr"] = markerErr
+		}
+		marker.UpdateExpression = aws.String(update)
 		job := &types.Update{
 			TableName:                 &s.table,
 			Key:                       item{attrPK: sAV(jobPK(jobID)), attrSK: sAV(skMeta)},
@@ -476,6 +506,115 @@ func (s *Store) RecordRow(ctx context.Context, jobID string, row int, outcome do
 		}
 	}
 	return false, fmt.Errorf("%s: the row kept changing: %w", what, domain.ErrConflict)
+}
+
+// rowErrorsCursor is the cursor shape of a job's row error listing: a marker of that job.
+func rowErrorsCursor(jobID string) cursorShape {
+	return cursorShape{
+		attrs: []string{attrPK, attrSK},
+		check: func(m map[string]string) error {
+			if m[attrPK] != jobPK(jobID) {
+				return errOtherPartition
+			}
+			digits, ok := strings.CutPrefix(m[attrSK], prefixRow)
+			if !ok || len(digits) != 10 || strings.Trim(digits, "0123456789") != "" {
+				return errMalformedKey
+			}
+			return nil
+		},
+	}
+}
+
+// ListRowErrors implements domain.JobStore: a consistent Query of the job's markers (their
+// sort keys are zero-padded, so key order is row order), filtered to those with a rowError.
+// The filter applies after the read, so a page reads the markers up to its last error; without
+// a Limit each request reads up to 1 MB of them (thousands of markers) instead of a page's
+// worth, which keeps the round trips few when errors are sparse.
+func (s *Store) ListRowErrors(ctx context.Context, jobID string, p domain.Page) ([]domain.RowError, string, error) {
+	const what = "list row errors of job"
+	if err := domain.CheckKeys("job id", jobID); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :s)"),
+		FilterExpression:          aws.String("attribute_exists(#rowError)"),
+		ProjectionExpression:      aws.String("pk, sk, #rowError"),
+		ExpressionAttributeNames:  names(aRowError),
+		ExpressionAttributeValues: item{":p": sAV(jobPK(jobID)), ":s": sAV(prefixRow)},
+		ConsistentRead:            aws.Bool(true),
+	}
+	if p.Cursor != "" {
+		start, err := decodeCursor(p.Cursor, rowErrorsCursor(jobID))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+		in.ExclusiveStartKey = start
+	}
+	limit := p.Size()
+	var items []item
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+		items = append(items, out.Items...)
+		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	var next string
+	if len(items) > limit {
+		items = items[:limit]
+		var err error
+		if next, err = encodeCursor(items[limit-1], []string{attrPK, attrSK}); err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+	}
+	if len(items) == 0 {
+		// Nothing listed: a job without row errors, or no job, which the contract tells apart.
+		if _, err := s.getItem(ctx, jobPK(jobID), skMeta); err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+	}
+	out := make([]domain.RowError, 0, len(items))
+	for _, m := range items {
+		e, err := rowErrorFrom(m[aRowError])
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
+		}
+		// The key is the row; the map's own row is what RecordRow wrote there, the same.
+		sk, _ := m[attrSK].(*types.AttributeValueMemberS)
+		if sk == nil {
+			return nil, "", fmt.Errorf("%s %s: a marker without a sort key", what, jobID)
+		}
+		row, err := strconv.Atoi(strings.TrimPrefix(sk.Value, prefixRow))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: marker %q: %w", what, jobID, sk.Value, err)
+		}
+		e.Row = row
+		out = append(out, e)
+	}
+	return out, next, nil
+}
+
+// SetErrorReport implements domain.JobStore: one update conditioned on the job having no report.
+func (s *Store) SetErrorReport(ctx context.Context, id, key string) error {
+	const what = "set error report of job"
+	if err := domain.CheckKeys("job id", id); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := domain.CheckKeys("report key", key); err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	_, err := s.updateJob(ctx, what+" "+id, id, "SET #rk = :rk", "attribute_not_exists(#rk)",
+		map[string]string{"#rk": aReportKey}, item{":rk": sAV(key)})
+	if errors.Is(err, errCondition) {
+		// No job, or one with a report already: that one stays.
+		_, err = s.getJob(ctx, id, what)
+	}
+	return err
 }
 
 // ClaimRowMail implements domain.JobStore: one conditional update of the row's lease. Times

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
@@ -33,7 +34,13 @@ import (
 //     that is not issuing or not accounted for.
 //   - A mail lease runs out at `until`: a claim with now >= until takes it over.
 //   - A row error's message is kept to its first MaxRowErrorMessage bytes (whole UTF-8
-//     characters), so that a hundred errors always fit in a DynamoDB item.
+//     characters), so that a hundred errors always fit in a DynamoDB item; ListRowErrors
+//     returns it clipped alike.
+//   - ListRowErrors lists a row's error under the row it was recorded for, whatever Row the
+//     RowError passed to RecordRow said; a row's error is the one of the call that changed the
+//     row, a redelivery with another message leaves it alone. It lists [] (or nil) and no
+//     cursor for a job without row errors.
+//   - SetErrorReport on a job that has a report key succeeds and changes nothing.
 //   - Row numbers below 1, empty ids and an empty file hash or source job are refused with an error that is neither ErrNotFound
 //     nor ErrConflict.
 func RunJobs(t *testing.T, newStore func(t *testing.T) domain.JobStore) {
@@ -48,6 +55,9 @@ func RunJobs(t *testing.T, newStore func(t *testing.T) domain.JobStore) {
 		{"RecordRow", testJobRecordRow},
 		{"RecordRowErrorCap", testJobRecordRowCap},
 		{"RecordRowConcurrent", testJobRecordRowConcurrent},
+		{"RowErrors", testJobRowErrors},
+		{"RowErrorsPaging", testJobRowErrorsPaging},
+		{"SetErrorReport", testJobSetErrorReport},
 		{"MailLeases", testJobMailLeases},
 		{"MailConcurrent", testJobMailConcurrent},
 		{"CompleteJob", testJobComplete},
@@ -413,6 +423,181 @@ func testJobRecordRowConcurrent(t *testing.T, s domain.JobStore) {
 	}
 }
 
+// rowErrors reads every row error of a job, limit at a time.
+func rowErrors(t *testing.T, s domain.JobStore, id string, limit, total int) []domain.RowError {
+	t.Helper()
+	return collect(t, fmt.Sprintf("ListRowErrors(%s, limit %d)", id, limit), limit, total, func(p domain.Page) ([]domain.RowError, string, error) {
+		return s.ListRowErrors(ctxT(t), id, p)
+	})
+}
+
+func sameRowErrors(t *testing.T, what string, got, want []domain.RowError) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+// testJobRowErrors: every rejected or failed row keeps its error with its marker, listed in
+// row order (numeric: 9 before 10 before 100), and only while the row is rejected or failed.
+func testJobRowErrors(t *testing.T, s domain.JobStore) {
+	ctx := ctxT(t)
+	id := startJob(t, s, "job-1", false, 2000).ID
+	sameRowErrors(t, "a job without row errors", rowErrors(t, s, id, 0, 0), nil)
+
+	for _, row := range []int{1000, 100, 10, 9} {
+		o := domain.RowRejected
+		if row%2 == 0 {
+			o = domain.RowFailed
+		}
+		record(t, s, id, row, o, true)
+	}
+	record(t, s, id, 2, domain.RowIssued, true)
+	// A failed row issued by a dead-letter redrive drops its error; a stale failure after that
+	// changes nothing and stores none.
+	record(t, s, id, 11, domain.RowFailed, true)
+	record(t, s, id, 11, domain.RowIssued, true)
+	record(t, s, id, 11, domain.RowFailed, false)
+	// A redelivery with another message keeps the first.
+	record(t, s, id, 12, domain.RowRejected, true)
+	changed, err := s.RecordRow(ctx, id, 12, domain.RowRejected, "", &domain.RowError{Row: 12, Message: "second"}, jobT0)
+	must(t, "RecordRow again", err)
+	if changed {
+		t.Fatal("a redelivered rejected row changed")
+	}
+	// A row recorded without an error has none to list.
+	changed, err = s.RecordRow(ctx, id, 3, domain.RowFailed, "", nil, jobT0)
+	if err != nil || !changed {
+		t.Fatalf("RecordRow without an error: changed=%v, %v", changed, err)
+	}
+	// The row is the one recorded, whatever the RowError said.
+	changed, err = s.RecordRow(ctx, id, 14, domain.RowRejected, "", &domain.RowError{Row: 99, Field: "achievementId", Message: "no achievement x"}, jobT0)
+	if err != nil || !changed {
+		t.Fatalf("RecordRow of row 14: changed=%v, %v", changed, err)
+	}
+	// Rows of other jobs, one of them named like a longer version of this one.
+	for _, other := range []string{"job-10", "job-1#2"} {
+		startJob(t, s, other, false, 10)
+		record(t, s, other, 5, domain.RowRejected, true)
+		record(t, s, other, 9, domain.RowFailed, true)
+	}
+
+	e := func(row int, o domain.RowOutcome) domain.RowError {
+		return domain.RowError{Row: row, Field: "email", Message: fmt.Sprintf("row %d %s", row, o)}
+	}
+	want := []domain.RowError{
+		e(9, domain.RowRejected), e(10, domain.RowFailed), e(12, domain.RowRejected),
+		{Row: 14, Field: "achievementId", Message: "no achievement x"},
+		e(100, domain.RowFailed), e(1000, domain.RowFailed),
+	}
+	for _, limit := range []int{0, 1, 2, len(want), len(want) + 1} {
+		sameRowErrors(t, fmt.Sprintf("row errors, %d a page", limit), rowErrors(t, s, id, limit, len(want)), want)
+	}
+	sameRowErrors(t, "another job's row errors", rowErrors(t, s, "job-10", 0, 2),
+		[]domain.RowError{e(5, domain.RowRejected), e(9, domain.RowFailed)})
+
+	j := wantCounts(t, s, id, "after the rows", counts{Issued: 2, Rejected: 3, Failed: 4})
+	if len(j.Errors) != 7 {
+		// The job's list keeps what it always kept: the error of every call that changed a row
+		// and had one, in call order, row 11's too.
+		t.Fatalf("the job's errors: %+v, want the 7 recorded", j.Errors)
+	}
+
+	_, _, err = s.ListRowErrors(ctx, "absent", domain.Page{})
+	wantErr(t, "ListRowErrors of an absent job", err, domain.ErrNotFound)
+}
+
+// testJobRowErrorsPaging: the row errors past MaxJobErrors are all there, and cursors belong
+// to their job's listing.
+func testJobRowErrorsPaging(t *testing.T, s domain.JobStore) {
+	ctx := ctxT(t)
+	n := domain.MaxJobErrors + 23
+	id := startJob(t, s, "job-1", false, n).ID
+	var want []domain.RowError
+	for row := 2; row < 2+n; row++ {
+		o := domain.RowFailed
+		if row%3 == 0 {
+			o = domain.RowRejected
+		}
+		record(t, s, id, row, o, true)
+		want = append(want, domain.RowError{Row: row, Field: "email", Message: fmt.Sprintf("row %d %s", row, o)})
+	}
+	if got := len(mustGetJob(t, s, id).Errors); got != domain.MaxJobErrors {
+		t.Fatalf("the job keeps %d errors, want %d", got, domain.MaxJobErrors)
+	}
+	sameRowErrors(t, "every row error, 10 a page", rowErrors(t, s, id, 10, n), want)
+	sameRowErrors(t, "every row error, one page", rowErrors(t, s, id, n, n), want)
+
+	first, cur, err := s.ListRowErrors(ctx, id, domain.Page{Limit: n - 1})
+	must(t, "ListRowErrors", err)
+	if len(first) != n-1 || cur == "" {
+		t.Fatalf("a page one short of all: %d errors, cursor %q", len(first), cur)
+	}
+	// A cursor can be used again, and resumes after the page's last row.
+	for range 2 {
+		rest, next, err := s.ListRowErrors(ctx, id, domain.Page{Cursor: cur, Limit: n})
+		must(t, "ListRowErrors from the cursor", err)
+		if len(rest) != 1 || rest[0] != want[n-1] || next != "" {
+			t.Fatalf("after the cursor: %+v, next %q; want %+v alone", rest, next, want[n-1])
+		}
+	}
+
+	startJob(t, s, "job-2", false, 5)
+	record(t, s, "job-2", 2, domain.RowRejected, true)
+	record(t, s, "job-2", 3, domain.RowRejected, true)
+	_, cur2, err := s.ListRowErrors(ctx, "job-2", domain.Page{Limit: 1})
+	must(t, "ListRowErrors of job-2", err)
+	if cur2 == "" {
+		t.Fatal("job-2's first page of one has no cursor")
+	}
+	wrong := []struct{ name, id, cursor string }{
+		{"job-1's cursor on job-2", "job-2", cur},
+		{"job-2's cursor on job-1", id, cur2},
+		{"not base64", id, "***not a cursor***"},
+		{"truncated", id, cur[:len(cur)/2]},
+		{"base64 of garbage", id, base64.RawURLEncoding.EncodeToString([]byte("\x00\xff garbage \x01"))},
+		{"huge", id, strings.Repeat("QUFB", 20000)},
+	}
+	for _, w := range wrong {
+		items, next, err := s.ListRowErrors(ctx, w.id, domain.Page{Cursor: w.cursor})
+		if !errors.Is(err, domain.ErrInvalidCursor) {
+			t.Errorf("%s: got %d errors, cursor %q, error %v; want ErrInvalidCursor", w.name, len(items), next, err)
+		}
+	}
+}
+
+func testJobSetErrorReport(t *testing.T, s domain.JobStore) {
+	ctx := ctxT(t)
+	j := startJob(t, s, "job-1", false, 3)
+	key := domain.ReportKey(j.ID)
+	must(t, "SetErrorReport", s.SetErrorReport(ctx, j.ID, key))
+	j.ErrorReportKey = key
+	sameJob(t, "after SetErrorReport", mustGetJob(t, s, j.ID), j)
+	// A second run (at-least-once) or another key: the job keeps the report it has.
+	must(t, "SetErrorReport again", s.SetErrorReport(ctx, j.ID, key))
+	must(t, "SetErrorReport of another key", s.SetErrorReport(ctx, j.ID, "reports/other.csv"))
+	sameJob(t, "after SetErrorReport of another key", mustGetJob(t, s, j.ID), j)
+
+	// The roster worker's report stays the job's.
+	mustCreateJob(t, s, newJob("job-2", false))
+	_, err := s.FinishValidation(ctx, "job-2", domain.JobValidation{Total: 2, Rejected: 1,
+		Errors: []domain.RowError{{Row: 2, Message: "bad"}}, ErrorReportKey: domain.ReportKey("job-2")}, jobT0)
+	must(t, "FinishValidation", err)
+	must(t, "SetErrorReport of a job with a report", s.SetErrorReport(ctx, "job-2", "reports/other.csv"))
+	if got := mustGetJob(t, s, "job-2"); got.ErrorReportKey != domain.ReportKey("job-2") {
+		t.Fatalf("report key %q, want the roster worker's %q", got.ErrorReportKey, domain.ReportKey("job-2"))
+	}
+
+	// Counting goes on as before.
+	record(t, s, j.ID, 2, domain.RowFailed, true)
+	wantCounts(t, s, j.ID, "a row after SetErrorReport", counts{Failed: 1})
+
+	wantErr(t, "SetErrorReport of an absent job", s.SetErrorReport(ctx, "absent", key), domain.ErrNotFound)
+}
+
 // --- mail
 
 func testJobMailLeases(t *testing.T, s domain.JobStore) {
@@ -708,6 +893,10 @@ func testJobInvalid(t *testing.T, s domain.JobStore) {
 	_, err = s.ClaimRoster(ctx, "", "ach", "sha", "job")
 	notMissingOrTaken(t, "ClaimRoster with an empty issuer", err)
 	notMissingOrTaken(t, "Suppress with an empty e-mail key", s.Suppress(ctx, domain.Suppression{IssuerID: "iss", Reason: "bounced"}))
+	_, _, err = s.ListRowErrors(ctx, "", domain.Page{})
+	notMissingOrTaken(t, "ListRowErrors with an empty job id", err)
+	notMissingOrTaken(t, "SetErrorReport with an empty key", s.SetErrorReport(ctx, id, ""))
+	notMissingOrTaken(t, "SetErrorReport with an empty job id", s.SetErrorReport(ctx, "", "reports/x.csv"))
 	wantCounts(t, s, id, "after refused input", counts{})
 }
 
@@ -724,7 +913,12 @@ func testJobLongMessages(t *testing.T, s domain.JobStore) {
 	if len(j.Errors) != 2 {
 		t.Fatalf("errors %d, want 2", len(j.Errors))
 	}
-	for i, e := range mustGetJob(t, s, "job-1").Errors {
+	listed, _, err := s.ListRowErrors(ctx, "job-1", domain.Page{})
+	must(t, "ListRowErrors", err)
+	if len(listed) != 1 || listed[0].Row != 2 {
+		t.Fatalf("row errors %d, want row 2's", len(listed))
+	}
+	for i, e := range append(mustGetJob(t, s, "job-1").Errors, listed...) {
 		if len(e.Message) > MaxRowErrorMessage || len(e.Message) < MaxRowErrorMessage-4 ||
 			!utf8.ValidString(e.Message) || !strings.HasPrefix(long, e.Message) {
 			t.Fatalf("error #%d: message of %d bytes (valid UTF-8 %v), want a prefix of at most %d whole characters",
