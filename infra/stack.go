@@ -413,6 +413,10 @@ func (b *builder) wire() {
 	b.grantCreateIssuerKeys(api)
 	b.objectAccess(api, "s3:PutObject", "rosters/*") // the presigned POST is signed with this role
 	b.objectAccess(api, "s3:GetObject", "reports/*") // presigned GET of error reports
+	// api, roster, issue and mail each may complete a job (whichever counts its last row or
+	// mail, or reads it then), and completing one rewrites its error report with the rows that
+	// went bad while issuing: all four read and write reports/.
+	b.objectAccess(api, "s3:PutObject", "reports/*")
 	b.issueQ.GrantSendMessages(api)
 	b.mailQ.GrantSendMessages(api)
 	b.dist.GrantCreateInvalidation(api)
@@ -427,6 +431,7 @@ func (b *builder) wire() {
 	roster.AddEnvironment(jsii.String(EnvIssueQueueURL), b.issueQ.QueueUrl(), nil)
 	b.objectAccess(roster, "s3:GetObject", "rosters/*")
 	b.objectAccess(roster, "s3:PutObject", "reports/*")
+	b.objectAccess(roster, "s3:GetObject", "reports/*")
 	// Without ListBucket, S3 answers a HEAD of a missing object with 403 instead of 404, and a
 	// roster event for a deleted file would look like a permissions fault and be retried.
 	roster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -444,6 +449,9 @@ func (b *builder) wire() {
 
 	// issue
 	issue.AddEnvironment(jsii.String(EnvMailQueueURL), b.mailQ.QueueUrl(), nil)
+	issue.AddEnvironment(jsii.String(EnvRosterBucket), b.bucket.BucketName(), nil)
+	b.objectAccess(issue, "s3:GetObject", "reports/*")
+	b.objectAccess(issue, "s3:PutObject", "reports/*")
 	b.grantSign(issue)
 	b.mailQ.GrantSendMessages(issue)
 	issue.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.issueQ, &awslambdaeventsources.SqsEventSourceProps{
@@ -456,6 +464,9 @@ func (b *builder) wire() {
 	mail.AddEnvironment(jsii.String(EnvMailFrom), jsii.String(b.cfg.MailFrom), nil)
 	mail.AddEnvironment(jsii.String(EnvSESConfigurationSet), b.configSet.ConfigurationSetName(), nil)
 	mail.AddEnvironment(jsii.String(EnvSESEventsQueueARN), b.sesEventsQ.QueueArn(), nil)
+	mail.AddEnvironment(jsii.String(EnvRosterBucket), b.bucket.BucketName(), nil)
+	b.objectAccess(mail, "s3:GetObject", "reports/*")
+	b.objectAccess(mail, "s3:PutObject", "reports/*")
 	b.grantSendMail(mail)
 	mail.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.mailQ, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(MailBatchSize),

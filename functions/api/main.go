@@ -13,18 +13,21 @@ import (
 	"github.com/credence-oss/credence/shared/app/cloud"
 	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/lambdahttp"
+	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/web"
 )
 
 func main() {
 	log := cloud.Logger()
-	// Bulk jobs need only the roster bucket here: upload forms for rosters and download URLs
-	// of error reports. Parsing is the roster function's and mail the mail function's (resend
-	// goes through the mail queue), so their parts stay out of this binary. The stack always
+	// Bulk jobs need the roster bucket here: upload forms for rosters, download URLs of error
+	// reports, and the report rewrite of a job that a read completes (hence the report writer).
+	// Parsing is the roster function's and mail the mail function's (resend goes through the
+	// mail queue), so their parts stay out of this binary. The stack always
 	// sets CREDENCE_ROSTER_BUCKET for api, so its absence is a broken deployment and stops the
 	// start like any other missing setting, rather than leaving /v1/jobs answering 503.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
-		Blobs: func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Report: roster.Report,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

@@ -8,14 +8,23 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
+	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/workers"
 )
 
 func main() {
 	log := cloud.Logger()
-	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{})
+	// The worker that counts a job's last row completes the job, and with it the job's error
+	// report: hence the bucket and the report writer.
+	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
+		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Report: roster.Report,
+	})
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)

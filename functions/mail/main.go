@@ -13,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/adapters/sesmailer"
 	"github.com/credence-oss/credence/shared/app/cloud"
 	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/workers"
 )
 
@@ -26,6 +28,10 @@ func main() {
 		Mailer: func(cfg aws.Config, env cloud.BulkEnv, log *slog.Logger) domain.Mailer {
 			return sesmailer.New(sesv2.NewFromConfig(cfg), sesmailer.Config{ConfigurationSet: env.SESConfigurationSet, Log: log})
 		},
+		// The worker that counts a job's last mail completes the job, and with it the job's
+		// error report: hence the bucket and the report writer.
+		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Report: roster.Report,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

@@ -38,9 +38,11 @@ func ReadBulkEnv() BulkEnv {
 // together add about 8 MB to a binary that must stay under 20 MB. A part left nil answers
 // every call with an error saying it is not configured for this function.
 type BulkParts struct {
-	// Blobs opens the roster bucket (api: upload URLs and reports; roster: files and reports).
+	// Blobs opens the roster bucket (api: upload URLs and reports; roster: files and reports;
+	// issue and mail: reports, which completing a job rewrites).
 	Blobs func(cfg aws.Config, bucket string) domain.Blobs
-	// Parse and Report read roster files and write their error reports (roster).
+	// Parse reads roster files (roster); Report writes error reports (every function that can
+	// complete a job: api, roster, issue, mail).
 	Parse  domain.RosterParser
 	Report domain.ReportWriter
 	// Mailer sends notification mail (mail).
