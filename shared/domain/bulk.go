@@ -535,6 +535,22 @@ func (b *Bulk) FailRoster(ctx context.Context, key string, cause error) error {
 	if id == "" {
 		return nil
 	}
+	j, err := b.Jobs.GetJob(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		b.Svc.log(ctx).Warn("roster failed every delivery, for an unknown job", "key", key, "err", cause)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("roster %s failed: read job: %w", key, err)
+	}
+	if j.State != JobValidating {
+		// The file was validated and its rows queued by an earlier delivery; a later one failed
+		// after that (counting, say). The rows are being issued: failing the job now would
+		// contradict them.
+		b.Svc.log(ctx).Warn("roster failed every delivery after its validation finished; the job goes on",
+			"jobId", id, "state", j.State, "err", cause)
+		return nil
+	}
 	b.Svc.log(ctx).Error("roster failed every delivery", "jobId", id, "err", cause)
 	return b.failJob(ctx, id, "the file could not be processed; upload it again in a new job")
 }

@@ -109,6 +109,16 @@ func TestRosterFailureMarksTheJobFailedOnce(t *testing.T) {
 		}
 	}
 
+	// A job whose file was validated and whose rows are being issued goes on: only a later step
+	// of the roster event failed, and failing the job would contradict its rows.
+	issuing := e.job(t, 3, false)
+	if resp := run(t, h, sqsEvent(t, "roster-failure-sqs.json", map[string]string{"JOB_ID": issuing.ID})); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("a record for an issuing job was reported failed: %v", failedIDs(resp))
+	}
+	if got := e.getJob(t, issuing.ID); got.State != domain.JobIssuing {
+		t.Fatalf("an issuing job became %s after a late roster failure", got.State)
+	}
+
 	// A job that finished before the record arrived stays finished.
 	done := e.job(t, 0, false)
 	if _, _, err := e.store.CompleteJob(t.Context(), done.ID, done.CreatedAt); err != nil {
