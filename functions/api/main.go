@@ -6,12 +6,9 @@ import (
 	"context"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/api"
 	"github.com/credence-oss/credence/shared/app/cloud"
-	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/lambdahttp"
 	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/web"
@@ -26,7 +23,7 @@ func main() {
 	// sets CREDENCE_ROSTER_BUCKET for api, so its absence is a broken deployment and stops the
 	// start like any other missing setting, rather than leaving /v1/jobs answering 503.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
-		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Blobs:  s3blobs.Blobs,
 		Report: roster.Report,
 	})
 	if err != nil {

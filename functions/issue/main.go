@@ -8,11 +8,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
-	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/workers"
 )
@@ -22,7 +20,7 @@ func main() {
 	// The worker that counts a job's last row completes the job, and with it the job's error
 	// report: hence the bucket and the report writer.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
-		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Blobs:  s3blobs.Blobs,
 		Report: roster.Report,
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ func main() {
 		},
 		// The worker that counts a job's last mail completes the job, and with it the job's
 		// error report: hence the bucket and the report writer.
-		Blobs:  func(cfg aws.Config, bucket string) domain.Blobs { return s3blobs.New(cfg, bucket) },
+		Blobs:  s3blobs.Blobs,
 		Report: roster.Report,
 	})
 	if err != nil {

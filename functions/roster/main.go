@@ -11,11 +11,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
-	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/roster"
 	"github.com/credence-oss/credence/shared/workers"
 )
@@ -23,9 +21,7 @@ import (
 func main() {
 	log := cloud.Logger()
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
-		Blobs: func(cfg aws.Config, bucket string) domain.Blobs {
-			return s3blobs.New(cfg, bucket)
-		},
+		Blobs:  s3blobs.Blobs,
 		Parse:  roster.Parser(roster.Options{}),
 		Report: roster.Report,
 	})

@@ -83,6 +83,10 @@ func New(cfg aws.Config, bucket string, opts ...Option) *Store {
 	return s
 }
 
+// Blobs is New with the defaults, as the domain.Blobs the Lambda wiring (cloud.BulkParts)
+// asks for.
+func Blobs(cfg aws.Config, bucket string) domain.Blobs { return New(cfg, bucket) }
+
 func (s *Store) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
