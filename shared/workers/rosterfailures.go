@@ -89,9 +89,9 @@ func (d destinationRecord) cause() error {
 
 // RosterFailuresHandler consumes the RosterFailures queue, where Lambda puts a roster event
 // that failed every asynchronous attempt (the roster function's on-failure destination). Each
-// roster file the event named has its job failed with Bulk.FailRoster, so the user sees why
-// instead of waiting for it forever. FailRoster leaves a job that is failed or done alone, so
-// a redelivered record changes nothing. A body that is not a destination record of an S3
+// roster file the event named goes to Bulk.FailRoster, which fails a job still waiting for its
+// file, so the user sees why instead of waiting forever, and leaves any other job alone, so a
+// redelivered record changes nothing. A body that is not a destination record of an S3
 // event, or a job that could not be marked, is reported in BatchItemFailures and ends in the
 // queue's DLQ, where a person has to look at it.
 func RosterFailuresHandler(b *domain.Bulk, o Options) SQSHandler {
@@ -118,16 +118,13 @@ func RosterFailuresHandler(b *domain.Bulk, o Options) SQSHandler {
 					rlog.Info("not a roster upload; no job to fail", "event", s.EventName)
 					continue
 				}
+				// FailRoster decides and logs what happens to the job: failed while it is still
+				// validating, left alone when it is unknown, issuing, failed or done.
 				if err := b.FailRoster(web.WithLogger(ctx, rlog), key, cause); err != nil {
-					if errors.Is(err, domain.ErrNotFound) {
-						// Retrying cannot create the job; the function's error alarm has fired already.
-						rlog.Warn("the roster's job does not exist; nothing to mark failed", "cause", cause)
-						continue
-					}
 					errs = append(errs, fmt.Errorf("roster %s: mark its job failed: %w", key, err))
 					continue
 				}
-				rlog.Warn("roster failed every attempt; its job is marked failed", "cause", cause)
+				rlog.Info("roster failure handled", "cause", cause)
 			}
 			return errors.Join(errs...)
 		},
