@@ -248,6 +248,9 @@ func fastIsURL(s string) bool {
 	if host == "" {
 		return false
 	}
+	if isIPv4URLHost(host) {
+		return true // `credence serve`'s default base URL is http://127.0.0.1:8080
+	}
 	// labels: first, second-to-last (pen) and last, each checked as a host label
 	n, first, pen, last := 0, "", "", ""
 	for start := 0; start <= len(host); {
@@ -285,6 +288,36 @@ func fastIsURL(s string) bool {
 		return false
 	}
 	return len(pen) >= 2 && isAlnum(pen[0]) && isAlnum(pen[1])
+}
+
+// isIPv4URLHost: four dotted decimal numbers without leading zeros that ld.IsURL's address
+// pattern accepts: the first 1-223, the middle two 0-255, the last 0-254.
+func isIPv4URLHost(host string) bool {
+	limits := [4][2]int{{1, 223}, {0, 255}, {0, 255}, {0, 254}}
+	for i, lim := range limits {
+		part := host
+		if i < 3 {
+			dot := strings.IndexByte(host, '.')
+			if dot < 0 {
+				return false
+			}
+			part, host = host[:dot], host[dot+1:]
+		}
+		if part == "" || len(part) > 3 || len(part) > 1 && part[0] == '0' {
+			return false
+		}
+		n := 0
+		for j := 0; j < len(part); j++ {
+			if !isDigit(part[j]) {
+				return false
+			}
+			n = n*10 + int(part[j]-'0')
+		}
+		if n < lim[0] || n > lim[1] {
+			return false
+		}
+	}
+	return true
 }
 
 // authorityEnd is the index of the first '/', '?' or '#', or -1.
