@@ -121,15 +121,33 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 // 150 MB instead of 60 MB, which a server on a developer's machine can spare.
 const GCPercent = 400
 
+// ExtraProcs is how many Ps local mode runs beyond the runtime's default (one per core) when
+// GOMAXPROCS is not set. A bulk job's goroutines often block in the kernel (each commit's two
+// fdatasyncs, each mail file's creation), and a P whose thread sleeps there does no work until
+// the runtime hands it on. On 2 cores, a 10,000-row roster kept 82-86% of the cores busy with
+// 2 Ps and 87-88% with 3, and took 10.8 s instead of 11.9 s on average over four interleaved
+// pairs of runs.
+const ExtraProcs = 1
+
 // TuneRuntime sets the collector target of local mode (GCPercent) unless the GOGC environment
-// variable chose one, and returns what puts the previous target back. It changes the whole
-// process, so the command that serves calls it, not OpenLocal.
+// variable chose one, and adds ExtraProcs unless GOMAXPROCS did; it returns what puts the
+// previous settings back. It changes the whole process, so the command that serves calls it,
+// not OpenLocal.
 func TuneRuntime() (restore func()) {
-	if _, set := os.LookupEnv("GOGC"); set {
-		return func() {}
+	var undo []func()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		prev := debug.SetGCPercent(GCPercent)
+		undo = append(undo, func() { debug.SetGCPercent(prev) })
 	}
-	prev := debug.SetGCPercent(GCPercent)
-	return func() { debug.SetGCPercent(prev) }
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + ExtraProcs)
+		undo = append(undo, func() { runtime.GOMAXPROCS(prev) })
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}
 }
 
 // localMailLease is how long a mail worker holds a bulk row's mail. The mail topic's retries
