@@ -10,7 +10,7 @@ import (
 	"github.com/credence-oss/credence/shared/api"
 	"github.com/credence-oss/credence/shared/app/cloud"
 	"github.com/credence-oss/credence/shared/lambdahttp"
-	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/web"
 )
 
@@ -24,7 +24,7 @@ func main() {
 	// start like any other missing setting, rather than leaving /v1/jobs answering 503.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
-		Report: roster.Report,
+		Report: report.Write,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
-	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/workers"
 )
 
@@ -21,7 +21,7 @@ func main() {
 	// report: hence the bucket and the report writer.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
-		Report: roster.Report,
+		Report: report.Write,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

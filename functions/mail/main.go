@@ -17,7 +17,7 @@ import (
 	"github.com/credence-oss/credence/shared/adapters/sesmailer"
 	"github.com/credence-oss/credence/shared/app/cloud"
 	"github.com/credence-oss/credence/shared/domain"
-	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/workers"
 )
 
@@ -31,7 +31,7 @@ func main() {
 		// The worker that counts a job's last mail completes the job, and with it the job's
 		// error report: hence the bucket and the report writer.
 		Blobs:  s3blobs.Blobs,
-		Report: roster.Report,
+		Report: report.Write,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

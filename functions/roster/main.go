@@ -15,6 +15,7 @@ import (
 	"github.com/credence-oss/credence/shared/adapters/s3blobs"
 	"github.com/credence-oss/credence/shared/app/cloud"
 	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/workers"
 )
 
@@ -23,7 +24,7 @@ func main() {
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
 		Parse:  roster.Parser(roster.Options{}),
-		Report: roster.Report,
+		Report: report.Write,
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

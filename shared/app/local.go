@@ -25,6 +25,7 @@ import (
 	"github.com/credence-oss/credence/shared/api"
 	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/site"
 	"github.com/credence-oss/credence/shared/web"
 )
@@ -97,7 +98,7 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 	blobs.Log = o.Log
 	l.Blobs = blobs
 	l.Bulk = &domain.Bulk{
-		Svc: svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: roster.Report,
+		Svc: svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.Write,
 		Mailing: l.Mailing, MailLease: localMailLease,
 	}
 	blobs.OnUpload = func(ctx context.Context, key string) {

@@ -51,19 +51,5 @@ func Parser(opts Options) domain.RosterParser {
 	}
 }
 
-// Report is WriteReport as a domain.ReportWriter.
-func Report(w io.Writer, errs []domain.RowError) error {
-	rw := NewReportWriter(w)
-	for _, e := range errs {
-		if err := rw.Write(RowError{Row: e.Row, Column: e.Field, Message: e.Message}); err != nil {
-			return err
-		}
-	}
-	return rw.Flush()
-}
-
-// The wiring relies on these fitting the domain's ports.
-var (
-	_ domain.RosterParser = Parser(Options{})
-	_ domain.ReportWriter = Report
-)
+// The wiring relies on this fitting the domain's port.
+var _ domain.RosterParser = Parser(Options{})

@@ -3,132 +3,11 @@ package roster
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/credence-oss/credence/shared/domain"
+	"github.com/credence-oss/credence/shared/roster/report"
 )
-
-func readReport(t *testing.T, b []byte) [][]string {
-	t.Helper()
-	if !bytes.HasPrefix(b, utf8BOM) {
-		t.Fatalf("no byte order mark: %q", b)
-	}
-	recs, err := csv.NewReader(bytes.NewReader(b[len(utf8BOM):])).ReadAll()
-	if err != nil {
-		t.Fatalf("the report is not CSV: %v", err)
-	}
-	return recs
-}
-
-func TestReportEscapesFormulas(t *testing.T) {
-	errs := []domain.RowError{
-		{Row: 2, Field: "email", Message: "not a valid e-mail address"},
-		{Row: 3, Field: "=HYPERLINK(\"http://evil\")", Message: "+cmd|' /C calc'!A0"},
-		{Row: 4, Field: "-2+3", Message: "@SUM(A1)"},
-		{Row: 5, Field: "\tTAB", Message: "\r=CR"},
-		{Row: 6, Field: "  =spaces first", Message: "＝full width"},
-		{Row: 0, Field: "", Message: "the file as a whole"},
-		{Row: 7, Field: "Name", Message: "line one\nline two, with \"quotes\""},
-		{Row: 8, Field: "Ad\xe9le", Message: "a = b is fine inside"},
-	}
-	var buf bytes.Buffer
-	if err := Report(&buf, errs); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(buf.Bytes(), []byte("\r\n")) {
-		t.Fatal("the report does not use CRLF")
-	}
-	got := readReport(t, buf.Bytes())
-	want := [][]string{
-		{"row", "column", "reason"},
-		{"2", "email", "not a valid e-mail address"},
-		{"3", "'=HYPERLINK(\"http://evil\")", "'+cmd|' /C calc'!A0"},
-		{"4", "'-2+3", "'@SUM(A1)"},
-		{"5", "'\tTAB", "'=CR"}, // encoding/csv's CRLF writer drops a lone CR; the quote stays first
-		{"6", "'  =spaces first", "'＝full width"},
-		{"", "", "the file as a whole"},
-		{"7", "Name", "line one\nline two, with \"quotes\""},
-		{"8", "Ad\uFFFDle", "a = b is fine inside"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("report\n got %q\nwant %q", got, want)
-	}
-}
-
-func TestSafeCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                "",
-		"   ":             "   ",
-		"plain":           "plain",
-		"=1+1":            "'=1+1",
-		"+1":              "'+1",
-		"-1":              "'-1",
-		"@x":              "'@x",
-		"\t=1":            "'\t=1",
-		"\r=1":            "'\r=1",
-		" \u00a0=1":       "' \u00a0=1",
-		"＠x":              "'＠x",
-		"1=1":             "1=1",
-		"mail@example.io": "mail@example.io",
-	} {
-		if got := SafeCell(in); got != want {
-			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-	long := strings.Repeat("é", 5000)
-	if got := SafeCell(long); len([]rune(got)) != maxReportCell+1 || !strings.HasSuffix(got, "…") {
-		t.Errorf("a long cell is cut to %d characters", len([]rune(got)))
-	}
-}
-
-func TestReportEmptyAndStreaming(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteReport(&buf, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := readReport(t, buf.Bytes()); !reflect.DeepEqual(got, [][]string{ReportHeader}) {
-		t.Fatalf("empty report %q", got)
-	}
-	buf.Reset()
-	rw := NewReportWriter(&buf)
-	for i := 2; i < 5; i++ {
-		if err := rw.Write(RowError{Row: i, Column: "email", Message: "bad"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := rw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readReport(t, buf.Bytes()); len(got) != 4 || got[3][0] != "4" {
-		t.Fatalf("report %q", got)
-	}
-}
-
-type failingWriter struct{ n int }
-
-func (w *failingWriter) Write(p []byte) (int, error) {
-	if w.n <= 0 {
-		return 0, errors.New("disk full")
-	}
-	w.n--
-	return len(p), nil
-}
-
-func TestReportWriteErrors(t *testing.T) {
-	errs := make([]domain.RowError, 5000) // more than the CSV writer buffers
-	for i := range errs {
-		errs[i] = domain.RowError{Row: i + 2, Field: "email", Message: strings.Repeat("x", 50)}
-	}
-	for _, n := range []int{0, 1} {
-		err := Report(&failingWriter{n: n}, errs)
-		if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "roster: writing the report") {
-			t.Fatalf("after %d writes: %v", n, err)
-		}
-	}
-}
 
 // The rows the parser rejects go through the report unchanged, row and column included.
 func TestParserRejectsIntoReport(t *testing.T) {
@@ -140,10 +19,16 @@ func TestParserRejectsIntoReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := Report(&buf, errs); err != nil {
+	if err := report.Write(&buf, errs); err != nil {
 		t.Fatal(err)
 	}
-	got := readReport(t, buf.Bytes())
+	if !bytes.HasPrefix(buf.Bytes(), utf8BOM) {
+		t.Fatalf("no byte order mark: %q", buf.Bytes())
+	}
+	got, err := csv.NewReader(bytes.NewReader(buf.Bytes()[len(utf8BOM):])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 3 || got[1][0] != "2" || got[1][1] != "E-mail" || got[2][0] != "3" || got[2][1] != "Name" {
 		t.Fatalf("report %q", got)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/credence-oss/credence/shared/adapters/localkeys"
 	"github.com/credence-oss/credence/shared/domain"
 	"github.com/credence-oss/credence/shared/roster"
+	"github.com/credence-oss/credence/shared/roster/report"
 	"github.com/credence-oss/credence/shared/standards/keys"
 )
 
@@ -159,7 +160,7 @@ func newEnv(t *testing.T) *env {
 		BaseURL: "https://credentials.example.edu", Log: quiet(),
 	}
 	e.bulk = &domain.Bulk{
-		Svc: e.svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: roster.Report,
+		Svc: e.svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.Write,
 		Mailing: domain.Mailing{Mailer: e.mailer, From: "Example University <badges@example.edu>"},
 	}
 	ctx := t.Context()
