@@ -24,7 +24,7 @@ func main() {
 	// start like any other missing setting, rather than leaving /v1/jobs answering 503.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
-		Report: report.Write,
+		Report: report.CSV{},
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

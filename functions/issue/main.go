@@ -21,7 +21,7 @@ func main() {
 	// report: hence the bucket and the report writer.
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
-		Report: report.Write,
+		Report: report.CSV{},
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

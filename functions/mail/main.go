@@ -31,7 +31,7 @@ func main() {
 		// The worker that counts a job's last mail completes the job, and with it the job's
 		// error report: hence the bucket and the report writer.
 		Blobs:  s3blobs.Blobs,
-		Report: report.Write,
+		Report: report.CSV{},
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

@@ -24,7 +24,7 @@ func main() {
 	b, _, err := cloud.BulkFromEnv(context.Background(), log, cloud.BulkParts{
 		Blobs:  s3blobs.Blobs,
 		Parse:  roster.Parser(roster.Options{}),
-		Report: report.Write,
+		Report: report.CSV{},
 	})
 	if err != nil {
 		log.Error("configuration", "err", err)

@@ -98,7 +98,7 @@ func OpenLocal(o LocalOptions) (*Local, error) {
 	blobs.Log = o.Log
 	l.Blobs = blobs
 	l.Bulk = &domain.Bulk{
-		Svc: svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.Write,
+		Svc: svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.CSV{},
 		Mailing: l.Mailing, MailLease: localMailLease,
 	}
 	blobs.OnUpload = func(ctx context.Context, key string) {

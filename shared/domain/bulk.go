@@ -32,7 +32,7 @@ type Bulk struct {
 	Jobs    JobStore
 	Blobs   Blobs
 	Parse   RosterParser
-	Report  ReportWriter
+	Report  ReportFormat
 	Mailing Mailing
 
 	MaxUploadBytes int64         // largest roster file accepted (default 50 MB)
@@ -510,7 +510,7 @@ func (b *Bulk) ProcessRoster(ctx context.Context, key string) error {
 	if len(rejects) > 0 {
 		v.Errors = rejects[:min(len(rejects), MaxJobErrors)]
 		var buf bytes.Buffer
-		if err := b.Report(&buf, rejects); err != nil {
+		if err := b.Report.Write(&buf, rejects); err != nil {
 			return fmt.Errorf("roster %s: error report: %w", key, err)
 		}
 		v.ErrorReportKey = ReportKey(j.ID)

@@ -1,16 +1,12 @@
 package domain
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 )
 
 // complete moves an issuing job whose rows are all accounted for to done, after adding the rows
@@ -64,7 +60,7 @@ func (b *Bulk) addIssueErrors(ctx context.Context, j Job) error {
 	}
 	lines = mergeReport(lines, issued)
 	var buf bytes.Buffer
-	if err := b.Report(&buf, lines); err != nil {
+	if err := b.Report.Write(&buf, lines); err != nil {
 		return fmt.Errorf("write the error report: %w", err)
 	}
 	if err := b.Blobs.Put(ctx, key, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "text/csv; charset=utf-8"); err != nil {
@@ -123,51 +119,16 @@ func mergeReport(lines, issued []RowError) []RowError {
 	return out
 }
 
-// readReport reads an error report back (see ReportWriter for its shape).
+// readReport reads an error report back.
 func (b *Bulk) readReport(ctx context.Context, key string) ([]RowError, error) {
 	blob, err := b.Blobs.Open(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("open the error report %s: %w", key, err)
 	}
 	defer blob.Close()
-	lines, err := parseReport(io.NewSectionReader(blob, 0, blob.Size()))
+	lines, err := b.Report.Read(io.NewSectionReader(blob, 0, blob.Size()))
 	if err != nil {
 		return nil, fmt.Errorf("read the error report %s: %w", key, err)
 	}
 	return lines, nil
-}
-
-// parseReport reads a CSV report: an optional UTF-8 byte order mark, a header row, then
-// row,column,reason lines (an empty row cell is a file-level error, row 0).
-func parseReport(r io.Reader) ([]RowError, error) {
-	br := bufio.NewReader(r)
-	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = 3
-	if _, err := cr.Read(); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	var out []RowError
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		e := RowError{Field: rec[1], Message: rec[2]}
-		if rec[0] != "" {
-			if e.Row, err = strconv.Atoi(rec[0]); err != nil || e.Row < 1 {
-				line, _ := cr.FieldPos(0)
-				return nil, fmt.Errorf("line %d: %q is not a row number", line, rec[0])
-			}
-		}
-		out = append(out, e)
-	}
 }

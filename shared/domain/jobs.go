@@ -240,13 +240,16 @@ type RosterRow struct {
 type RosterParser func(ctx context.Context, r io.ReaderAt, size int64, filename string,
 	emit func(RosterRow) error, reject func(RowError) error) error
 
-// ReportWriter writes the row-level error report (CSV safe to open in a spreadsheet): a header
-// row, then one row,column,reason line per error, an empty row cell for a file-level error (a
-// UTF-8 byte order mark may come first). The domain reads a job's report back to add the rows
-// that went bad while issuing and writes it again, so a cell the writer made safe should come
-// out of a second writing as it went in (shared/roster's does, but for a cell cut at its length
-// limit that also needed its leading quote: such a cell loses a character per rewriting).
-type ReportWriter func(w io.Writer, errs []RowError) error
+// ReportFormat writes the row-level error report (CSV safe to open in a spreadsheet, one
+// row,column,reason line per error) and reads it back: the domain reads a job's report to add
+// the rows that went bad while issuing and writes it again, so a cell the writer made safe
+// should come out of a second writing as it went in (shared/roster/report's does, but for a
+// cell cut at its length limit that also needed its leading quote: such a cell loses a
+// character per rewriting). Read returns a file-level error with Row 0.
+type ReportFormat interface {
+	Write(w io.Writer, errs []RowError) error
+	Read(r io.Reader) ([]RowError, error)
+}
 
 // MaxRowMessage bounds a stored row error's message, so that MaxJobErrors of them always fit in
 // one DynamoDB item (400 KB): a row whose error could not be stored would never be counted.

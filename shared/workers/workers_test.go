@@ -160,7 +160,7 @@ func newEnv(t *testing.T) *env {
 		BaseURL: "https://credentials.example.edu", Log: quiet(),
 	}
 	e.bulk = &domain.Bulk{
-		Svc: e.svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.Write,
+		Svc: e.svc, Jobs: store, Blobs: blobs, Parse: roster.Parser(roster.Options{}), Report: report.CSV{},
 		Mailing: domain.Mailing{Mailer: e.mailer, From: "Example University <badges@example.edu>"},
 	}
 	ctx := t.Context()

@@ -41,10 +41,10 @@ type BulkParts struct {
 	// Blobs opens the roster bucket (api: upload URLs and reports; roster: files and reports;
 	// issue and mail: reports, which completing a job rewrites).
 	Blobs func(cfg aws.Config, bucket string) domain.Blobs
-	// Parse reads roster files (roster); Report writes error reports (every function that can
-	// complete a job: api, roster, issue, mail).
+	// Parse reads roster files (roster); Report writes error reports and reads them back
+	// (every function that can complete a job: api, roster, issue, mail).
 	Parse  domain.RosterParser
-	Report domain.ReportWriter
+	Report domain.ReportFormat
 	// Mailer sends notification mail (mail).
 	Mailer func(cfg aws.Config, env BulkEnv, log *slog.Logger) domain.Mailer
 }
@@ -75,7 +75,7 @@ func NewBulk(svc *domain.Service, cfg aws.Config, be BulkEnv, parts BulkParts, l
 	}
 	b := &domain.Bulk{
 		Svc: svc, Jobs: jobs,
-		Blobs: unconfiguredBlobs{}, Parse: unconfiguredParse, Report: unconfiguredReport,
+		Blobs: unconfiguredBlobs{}, Parse: unconfiguredParse, Report: unconfiguredReport{},
 		Mailing: domain.Mailing{Mailer: unconfiguredMailer{}},
 	}
 	if parts.Blobs != nil {
@@ -127,6 +127,12 @@ func unconfiguredParse(context.Context, io.ReaderAt, int64, string, func(domain.
 	return fmt.Errorf("roster parser: %w", errNotConfigured)
 }
 
-func unconfiguredReport(io.Writer, []domain.RowError) error {
-	return fmt.Errorf("roster report: %w", errNotConfigured)
+type unconfiguredReport struct{}
+
+func (unconfiguredReport) Write(io.Writer, []domain.RowError) error {
+	return fmt.Errorf("error report: %w", errNotConfigured)
+}
+
+func (unconfiguredReport) Read(io.Reader) ([]domain.RowError, error) {
+	return nil, fmt.Errorf("error report: %w", errNotConfigured)
 }

@@ -47,8 +47,11 @@ func TestNewBulk(t *testing.T) {
 	if err := b.Parse(ctx, strings.NewReader(""), 0, "a.csv", nil, nil); !errors.Is(err, errNotConfigured) {
 		t.Errorf("Parse without a parser: %v", err)
 	}
-	if err := b.Report(io.Discard, nil); !errors.Is(err, errNotConfigured) {
-		t.Errorf("Report without a writer: %v", err)
+	if err := b.Report.Write(io.Discard, nil); !errors.Is(err, errNotConfigured) {
+		t.Errorf("Report.Write without a format: %v", err)
+	}
+	if _, err := b.Report.Read(strings.NewReader("")); !errors.Is(err, errNotConfigured) {
+		t.Errorf("Report.Read without a format: %v", err)
 	}
 
 	// Parts whose settings are missing are refused at start, not at the first job.

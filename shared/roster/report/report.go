@@ -4,7 +4,9 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -81,7 +83,15 @@ func (rw *Writer) Flush() error {
 	return nil
 }
 
-// Write writes errs as a report: the domain's ReportWriter.
+// CSV is the report format for the domain (domain.ReportFormat): Write and Read.
+type CSV struct{}
+
+func (CSV) Write(w io.Writer, errs []domain.RowError) error { return Write(w, errs) }
+func (CSV) Read(r io.Reader) ([]domain.RowError, error)     { return Read(r) }
+
+var _ domain.ReportFormat = CSV{}
+
+// Write writes errs as a report.
 func Write(w io.Writer, errs []domain.RowError) error {
 	rw := NewWriter(w)
 	for _, e := range errs {
@@ -91,8 +101,6 @@ func Write(w io.Writer, errs []domain.RowError) error {
 	}
 	return rw.Flush()
 }
-
-var _ domain.ReportWriter = Write
 
 // SafeCell makes text safe for a spreadsheet cell: invalid UTF-8 is replaced, the text is cut
 // to 1,000 characters, and text that a spreadsheet would evaluate as a formula (it starts,
@@ -125,4 +133,41 @@ func SafeCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// Read reads a report back: an optional UTF-8 byte order mark, a header row, then
+// row,column,reason lines (an empty row cell is a file-level error, row 0). Cells come back as
+// they were written, made safe: Write leaves such a cell as it is, so rewriting a report read
+// back writes the same bytes.
+func Read(r io.Reader) ([]domain.RowError, error) {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = 3
+	if _, err := cr.Read(); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	var out []domain.RowError
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		e := domain.RowError{Field: rec[1], Message: rec[2]}
+		if rec[0] != "" {
+			if e.Row, err = strconv.Atoi(rec[0]); err != nil || e.Row < 1 {
+				line, _ := cr.FieldPos(0)
+				return nil, fmt.Errorf("line %d: %q is not a row number", line, rec[0])
+			}
+		}
+		out = append(out, e)
+	}
 }

@@ -130,3 +130,49 @@ func TestReportWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+// A report read back and written again is the same bytes (the domain rewrites a job's report
+// when the job completes), formula cells and file-level lines included.
+func TestReadBackAndRewriteIsStable(t *testing.T) {
+	errs := []domain.RowError{
+		{Message: "the header has a blank column"},
+		{Row: 3, Field: "email", Message: "not an address"},
+		{Row: 12, Field: "=cmd", Message: "=SUM(A1:A9) is not a result"},
+		{Row: 13, Field: "name", Message: "line one\nline two, with \"quotes\""},
+	}
+	var first, second bytes.Buffer
+	if err := (CSV{}).Write(&first, errs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := (CSV{}).Read(bytes.NewReader(first.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]domain.RowError(nil), errs...)
+	want[2] = domain.RowError{Row: 12, Field: "'=cmd", Message: "'=SUM(A1:A9) is not a result"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v\nwant %+v", got, want)
+	}
+	if err := Write(&second, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) {
+		t.Fatalf("rewritten report differs:\n%q\n%q", first.Bytes(), second.Bytes())
+	}
+}
+
+func TestReadRefusesWhatIsNotAReport(t *testing.T) {
+	for _, in := range []string{
+		"row,column,reason\r\nx,email,bad\r\n", // not a row number
+		"row,column,reason\r\n-2,email,bad\r\n",
+		"row,column\r\n2,email\r\n", // not three columns
+		"row,column,reason\r\n2,email,\"unterminated\r\n",
+	} {
+		if got, err := Read(strings.NewReader(in)); err == nil {
+			t.Errorf("%q read as %+v", in, got)
+		}
+	}
+	if got, err := Read(strings.NewReader("")); err != nil || len(got) != 0 {
+		t.Errorf("an empty report: %+v, %v", got, err)
+	}
+}
