@@ -431,22 +431,12 @@ func rowErrors(t *testing.T, s domain.JobStore, id string, limit, total int) []d
 	})
 }
 
-func sameRowErrors(t *testing.T, what string, got, want []domain.RowError) {
-	t.Helper()
-	if len(got) == 0 && len(want) == 0 {
-		return
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
-	}
-}
-
 // testJobRowErrors: every rejected or failed row keeps its error with its marker, listed in
 // row order (numeric: 9 before 10 before 100), and only while the row is rejected or failed.
 func testJobRowErrors(t *testing.T, s domain.JobStore) {
 	ctx := ctxT(t)
 	id := startJob(t, s, "job-1", false, 2000).ID
-	sameRowErrors(t, "a job without row errors", rowErrors(t, s, id, 0, 0), nil)
+	sameItems(t, "a job without row errors", rowErrors(t, s, id, 0, 0), nil)
 
 	for _, row := range []int{1000, 100, 10, 9} {
 		o := domain.RowRejected
@@ -494,9 +484,9 @@ func testJobRowErrors(t *testing.T, s domain.JobStore) {
 		e(100, domain.RowFailed), e(1000, domain.RowFailed),
 	}
 	for _, limit := range []int{0, 1, 2, len(want), len(want) + 1} {
-		sameRowErrors(t, fmt.Sprintf("row errors, %d a page", limit), rowErrors(t, s, id, limit, len(want)), want)
+		sameItems(t, fmt.Sprintf("row errors, %d a page", limit), rowErrors(t, s, id, limit, len(want)), want)
 	}
-	sameRowErrors(t, "another job's row errors", rowErrors(t, s, "job-10", 0, 2),
+	sameItems(t, "another job's row errors", rowErrors(t, s, "job-10", 0, 2),
 		[]domain.RowError{e(5, domain.RowRejected), e(9, domain.RowFailed)})
 
 	j := wantCounts(t, s, id, "after the rows", counts{Issued: 2, Rejected: 3, Failed: 4})
@@ -528,8 +518,8 @@ func testJobRowErrorsPaging(t *testing.T, s domain.JobStore) {
 	if got := len(mustGetJob(t, s, id).Errors); got != domain.MaxJobErrors {
 		t.Fatalf("the job keeps %d errors, want %d", got, domain.MaxJobErrors)
 	}
-	sameRowErrors(t, "every row error, 10 a page", rowErrors(t, s, id, 10, n), want)
-	sameRowErrors(t, "every row error, one page", rowErrors(t, s, id, n, n), want)
+	sameItems(t, "every row error, 10 a page", rowErrors(t, s, id, 10, n), want)
+	sameItems(t, "every row error, one page", rowErrors(t, s, id, n, n), want)
 
 	first, cur, err := s.ListRowErrors(ctx, id, domain.Page{Limit: n - 1})
 	must(t, "ListRowErrors", err)

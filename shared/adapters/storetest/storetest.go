@@ -35,6 +35,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -295,6 +296,18 @@ func sameIdem(t *testing.T, what string, got, want domain.Idempotency) {
 // sameFields compares two normalized records through fmt's %#v, which spells out every field
 // (the json:"-" ones too) and prints a time by its instant and zone, so once both sides are
 // normalized to UTC milliseconds equal records print alike.
+// sameItems fails unless got and want hold equal items in the same order; nil and empty are
+// the same (adapters answer either for "none").
+func sameItems[T any](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
 func sameFields(a, b any) bool { return fmt.Sprintf("%#v", a) == fmt.Sprintf("%#v", b) }
 
 func must(t *testing.T, what string, err error) {
