@@ -226,8 +226,15 @@ func (s *Store) transact(ctx context.Context, what string, build func() []types.
 // so the cursor it returns is "" exactly when nothing follows, and keeps going while a filter
 // leaves pages short. The cursor is made of keyAttrs of the page's last item.
 func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, limit int, keyAttrs []string) ([]item, string, error) {
-	in.TableName = &s.table
 	in.Limit = aws.Int32(int32(limit + 1))
+	return s.queryUpTo(ctx, in, limit, keyAttrs)
+}
+
+// queryUpTo is queryPage without a Limit on the requests: each reads as much as DynamoDB
+// allows (1 MB), which suits a filter that keeps few of the items read, where a Limit (applied
+// before the filter) would make many round trips of near-empty pages.
+func (s *Store) queryUpTo(ctx context.Context, in *dynamodb.QueryInput, limit int, keyAttrs []string) ([]item, string, error) {
+	in.TableName = &s.table
 	var items []item
 	for {
 		out, err := s.db.Query(ctx, in)

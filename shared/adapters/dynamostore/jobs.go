@@ -527,16 +527,15 @@ func rowErrorsCursor(jobID string) cursorShape {
 
 // ListRowErrors implements domain.JobStore: a consistent Query of the job's markers (their
 // sort keys are zero-padded, so key order is row order), filtered to those with a rowError.
-// The filter applies after the read, so a page reads the markers up to its last error; without
-// a Limit each request reads up to 1 MB of them (thousands of markers) instead of a page's
-// worth, which keeps the round trips few when errors are sparse.
+// The filter applies after the read, so a page reads the markers up to its last error, 1 MB
+// (thousands of markers) a request (queryUpTo), which keeps the round trips few when errors
+// are sparse.
 func (s *Store) ListRowErrors(ctx context.Context, jobID string, p domain.Page) ([]domain.RowError, string, error) {
 	const what = "list row errors of job"
 	if err := domain.CheckKeys("job id", jobID); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :s)"),
 		FilterExpression:          aws.String("attribute_exists(#rowError)"),
 		ProjectionExpression:      aws.String("pk, sk, #rowError"),
@@ -551,26 +550,9 @@ func (s *Store) ListRowErrors(ctx context.Context, jobID string, p domain.Page) 
 		}
 		in.ExclusiveStartKey = start
 	}
-	limit := p.Size()
-	var items []item
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
-		}
-		items = append(items, out.Items...)
-		if len(items) > limit || len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	var next string
-	if len(items) > limit {
-		items = items[:limit]
-		var err error
-		if next, err = encodeCursor(items[limit-1], []string{attrPK, attrSK}); err != nil {
-			return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
-		}
+	items, next, err := s.queryUpTo(ctx, in, p.Size(), []string{attrPK, attrSK})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: %w", what, jobID, err)
 	}
 	if len(items) == 0 {
 		// Nothing listed: a job without row errors, or no job, which the contract tells apart.
