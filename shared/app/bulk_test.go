@@ -652,9 +652,9 @@ func TestBulkReportExplainsRowsThatFailWhileIssuing(t *testing.T) {
 	if len(rejected) <= domain.MaxJobErrors || len(j["errors"].([]any)) != domain.MaxJobErrors {
 		t.Fatalf("the job's error list holds %d of %d issue-time errors; the test wants more than it holds", len(j["errors"].([]any)), len(rejected)+1)
 	}
-	// The fault: a completion read back a report an earlier one wrote before the job could
-	// complete (the first completions may all have raced to read the roster worker's report,
-	// so a refused completion is likely, not certain).
+	// The fault fired: flakyCompletion refuses every completion until one has read back a
+	// report an earlier completion wrote, so a done job means that happened; checked so that a
+	// change to the fault shows here rather than as a test that proves nothing.
 	if blobs.rereads.Load() == 0 {
 		t.Fatalf("no completion read a completed report (%d completions refused): the fault did not fire", jobs.failed.Load())
 	}

@@ -17,22 +17,15 @@ import (
 )
 
 // destinationRecord is what Lambda sends to an on-failure destination after an asynchronous
-// invocation failed every attempt: the original event (requestPayload) and how it failed.
+// invocation failed every attempt: the original event (requestPayload) and how it failed. Only
+// the fields read here are decoded (events/roster-failure-sqs.json has a whole record).
 type destinationRecord struct {
-	Version        string `json:"version"`
-	Timestamp      string `json:"timestamp"`
 	RequestContext struct {
 		RequestID              string `json:"requestId"`
-		FunctionARN            string `json:"functionArn"`
 		Condition              string `json:"condition"`
 		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
 	} `json:"requestContext"`
 	RequestPayload  json.RawMessage `json:"requestPayload"`
-	ResponseContext struct {
-		StatusCode      int    `json:"statusCode"`
-		ExecutedVersion string `json:"executedVersion"`
-		FunctionError   string `json:"functionError"`
-	} `json:"responseContext"`
 	ResponsePayload json.RawMessage `json:"responsePayload"`
 }
 
