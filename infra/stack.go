@@ -411,12 +411,8 @@ func (b *builder) wire() {
 	api.AddEnvironment(jsii.String(EnvAdminKeySHA256), jsii.String(b.cfg.AdminKeyHash), nil)
 	b.grantSign(api)
 	b.grantCreateIssuerKeys(api)
-	b.objectAccess(api, "s3:PutObject", "rosters/*") // the presigned POST is signed with this role
-	b.objectAccess(api, "s3:GetObject", "reports/*") // presigned GET of error reports
-	// api, roster, issue and mail each may complete a job (whichever counts its last row or
-	// mail, or reads it then), and completing one rewrites its error report with the rows that
-	// went bad while issuing: all four read and write reports/.
-	b.objectAccess(api, "s3:PutObject", "reports/*")
+	b.objectAccess(api, "rosters/*", "s3:PutObject") // the presigned POST is signed with this role
+	b.reportAccess(api)                              // also the presigned GET of error reports
 	b.issueQ.GrantSendMessages(api)
 	b.mailQ.GrantSendMessages(api)
 	b.dist.GrantCreateInvalidation(api)
@@ -429,9 +425,8 @@ func (b *builder) wire() {
 	// roster
 	roster.AddEnvironment(jsii.String(EnvRosterBucket), b.bucket.BucketName(), nil)
 	roster.AddEnvironment(jsii.String(EnvIssueQueueURL), b.issueQ.QueueUrl(), nil)
-	b.objectAccess(roster, "s3:GetObject", "rosters/*")
-	b.objectAccess(roster, "s3:PutObject", "reports/*")
-	b.objectAccess(roster, "s3:GetObject", "reports/*")
+	b.objectAccess(roster, "rosters/*", "s3:GetObject")
+	b.reportAccess(roster)
 	// Without ListBucket, S3 answers a HEAD of a missing object with 403 instead of 404, and a
 	// roster event for a deleted file would look like a permissions fault and be retried.
 	roster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -450,8 +445,7 @@ func (b *builder) wire() {
 	// issue
 	issue.AddEnvironment(jsii.String(EnvMailQueueURL), b.mailQ.QueueUrl(), nil)
 	issue.AddEnvironment(jsii.String(EnvRosterBucket), b.bucket.BucketName(), nil)
-	b.objectAccess(issue, "s3:GetObject", "reports/*")
-	b.objectAccess(issue, "s3:PutObject", "reports/*")
+	b.reportAccess(issue)
 	b.grantSign(issue)
 	b.mailQ.GrantSendMessages(issue)
 	issue.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.issueQ, &awslambdaeventsources.SqsEventSourceProps{
@@ -465,8 +459,7 @@ func (b *builder) wire() {
 	mail.AddEnvironment(jsii.String(EnvSESConfigurationSet), b.configSet.ConfigurationSetName(), nil)
 	mail.AddEnvironment(jsii.String(EnvSESEventsQueueARN), b.sesEventsQ.QueueArn(), nil)
 	mail.AddEnvironment(jsii.String(EnvRosterBucket), b.bucket.BucketName(), nil)
-	b.objectAccess(mail, "s3:GetObject", "reports/*")
-	b.objectAccess(mail, "s3:PutObject", "reports/*")
+	b.reportAccess(mail)
 	b.grantSendMail(mail)
 	mail.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.mailQ, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(MailBatchSize),
@@ -482,13 +475,20 @@ func (b *builder) wire() {
 	}))
 }
 
-// objectAccess grants one S3 object action under one prefix of the roster bucket; the grant*
+// objectAccess grants S3 object actions under one prefix of the roster bucket; the grant*
 // helpers of the bucket would add List/Abort/Tagging actions nobody uses.
-func (b *builder) objectAccess(fn awslambda.Function, action, prefix string) {
+func (b *builder) objectAccess(fn awslambda.Function, prefix string, actions ...string) {
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings(action),
+		Actions:   jsii.Strings(actions...),
 		Resources: jsii.Strings(*b.bucket.ArnForObjects(jsii.String(prefix))),
 	}))
+}
+
+// reportAccess lets fn read and rewrite error reports. api, roster, issue and mail each may
+// complete a job (whichever counts its last row or mail, or reads the job then), and completing
+// one rewrites its report with the rows that went bad while issuing.
+func (b *builder) reportAccess(fn awslambda.Function) {
+	b.objectAccess(fn, "reports/*", "s3:GetObject", "s3:PutObject")
 }
 
 // grantSendMail lets the mail function send only from the configured sender, through the
